@@ -1,0 +1,52 @@
+"""egraph-dsl: make NumPy programs faster and more accurate by equality saturation.
+
+>>> import numpy as np, egraph_dsl as ed
+>>> f = ed.jit(lambda x: np.log(1 + np.exp(x)))
+>>> float(f(np.array([800.0]))[0])   # naive NumPy gives inf here
+800.0
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import errors, ops
+from .engine.limits import Limits, StopReason
+from .errors import EgraphDslError
+from .pattern import attr_var, op, parse, var, vars_
+from .program import Program, evaluate
+from .registry import Registry, RuleSet, default_registry, register
+from .rules import Claim, Rule, finite, matrix, nonnegative, nonzero, positive, rewrite, vector
+from .trace import ArraySpec, logsumexp, sigmoid, softplus, trace_function
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "jit": ("egraph_dsl.jit", "jit"),
+    "JitFunction": ("egraph_dsl.jit", "JitFunction"),
+    "optimize": ("egraph_dsl.optimize", "optimize"),
+    "Session": ("egraph_dsl.session", "Session"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The façade (jit, optimize, Session) loads on first use, so `import rulesets` stays light."""
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'egraph_dsl' has no attribute {name!r}")
+
+
+def trace(fn: Any, *example_args: Any) -> Program:
+    """The program ``fn`` builds on arguments like ``example_args`` (arrays or ArraySpec)."""
+    return trace_function(fn, example_args)
+
+
+__all__ = [
+    "ArraySpec", "Claim", "EgraphDslError", "JitFunction", "Limits", "Program", "Registry", "Rule", "RuleSet",
+    "Session", "StopReason", "attr_var", "default_registry", "errors", "evaluate", "finite", "jit", "logsumexp",
+    "matrix", "nonnegative", "nonzero", "op", "ops", "optimize", "parse", "positive", "register", "rewrite",
+    "sigmoid", "softplus", "trace", "trace_function", "var", "vars_", "vector",
+]

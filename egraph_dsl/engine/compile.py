@@ -1,0 +1,125 @@
+"""Compile rule records into egglog rules (one egglog ruleset per application).
+
+A rule's left side becomes a query, its guards become sign-analysis atoms, and its right side
+becomes a ``union`` with the matched class. When the rule is applied in a scope, the query
+also asks ``(InScope root)`` and the new nodes of the right side join the scope.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from .. import ops
+from ..pattern import Const, Op, Pattern, Var, Wildcard
+from ..rules import Rule
+from .encode import encode_attr, f64, string
+from .schema import FACT_RELATION, NDIM_FACT
+
+
+@dataclass
+class _Names:
+    counter: itertools.count[int]
+
+    def fresh(self, prefix: str) -> str:
+        return f"{prefix}{next(self.counter)}"
+
+
+def var_name(name: str) -> str:
+    return f"v_{name}"
+
+
+def query_expr(p: Pattern, names: _Names) -> str:
+    """An egglog pattern expression for ``p`` (variables are shared by name)."""
+    if isinstance(p, Var):
+        return var_name(p.name)
+    if isinstance(p, Wildcard):
+        return names.fresh("w")
+    if isinstance(p, Const):
+        return f"(Const {f64(p.value)})"
+    assert isinstance(p, Op)
+    spec = ops.spec(p.op)
+    parts = [query_expr(a, names) for a in p.args]
+    for a in spec.attrs:
+        value = p.attrs.get(a, _MISSING)
+        if value is _MISSING:
+            parts.append(names.fresh("x"))
+        elif hasattr(value, "name") and type(value).__name__ == "AttrVar":
+            parts.append(f"at_{value.name}")
+        else:
+            parts.append(encode_attr(a, value))
+    return f"({spec.egg} {' '.join(parts)})"
+
+
+_MISSING = object()
+
+
+def action_expr(p: Pattern, lets: list[str], names: _Names, scope: str | None) -> str:
+    """An egglog expression building ``p``; inner op nodes are let-bound so they join the scope."""
+    if isinstance(p, Var):
+        return var_name(p.name)
+    if isinstance(p, Const):
+        return f"(Const {f64(p.value)})"
+    assert isinstance(p, Op)
+    spec = ops.spec(p.op)
+    parts = [action_expr(a, lets, names, scope) for a in p.args]
+    for a in spec.attrs:
+        value = p.attrs[a]
+        parts.append(f"at_{value.name}" if type(value).__name__ == "AttrVar" else encode_attr(a, value))
+    expr = f"({spec.egg} {' '.join(parts)})"
+    if scope is None:
+        return expr
+    name = names.fresh("n")
+    lets.append(f"(let {name} {expr})")
+    lets.append(f"({scope} {name})")
+    return name
+
+
+def compile_rule(rule: Rule, ruleset: str, rule_id: str, scope: str | None = None) -> str:
+    """The egglog ``rule`` command for one rule record."""
+    names = _Names(itertools.count())
+    root = "root"
+    atoms = [f"(= {root} {query_expr(rule.lhs, names)})"]
+    if scope is not None:
+        atoms.append(f"({scope} {root})")
+    for g in rule.when:
+        if g.fact.value in NDIM_FACT:
+            atoms.append(f"(= (NdimOf {var_name(g.var)}) {NDIM_FACT[g.fact.value]})")
+        else:
+            atoms.append(f"({FACT_RELATION[g.fact.value]} {var_name(g.var)})")
+    lhs_vars, rhs_vars = rule.lhs.variables(), rule.rhs.variables()
+    lets: list[str] = []
+    if not rhs_vars:
+        # a constant right side takes the shape and dtype of the matched class, from a variable
+        # of the same shape (every variable of a purely elementwise left side qualifies)
+        anchor = _shape_anchor(rule.lhs)
+        if anchor is None:
+            from ..errors import RuleError
+
+            raise RuleError(
+                f"rule {rule.name!r}: its right side is a constant, but no variable of the left side "
+                "has the shape of the whole match (the left side must be elementwise around a ?var)"
+            )
+        atoms += [f"(Strong {root})", f"(= sh (ShapeOf {var_name(anchor)}))", f"(= dt (DtypeOf {var_name(anchor)}))"]
+        body = action_expr(rule.rhs, lets, names, scope)
+        rhs = f"(BroadcastTo (Astype {body} dt) sh)"
+    else:
+        if rhs_vars < lhs_vars:
+            # dropping variables must not turn an array into a weak constant
+            atoms += [f"(Strong {var_name(v)})" for v in sorted(rhs_vars)]
+        rhs = action_expr(rule.rhs, lets, names, scope)
+    actions = lets + [f"(union {root} {rhs})"]
+    return (f"(rule ({' '.join(atoms)})\n      ({' '.join(actions)})\n      "
+            f":ruleset {ruleset} :name {string(rule_id)})")
+
+
+def _shape_anchor(lhs: Pattern) -> str | None:
+    """A variable whose shape is the shape of the whole left side (reached through elementwise ops)."""
+    stack = [lhs]
+    while stack:
+        p = stack.pop()
+        if isinstance(p, Var):
+            return p.name
+        if isinstance(p, Op) and ops.spec(p.op).elementwise and p.op != "astype":
+            stack.extend(p.args[1:] if p.op == "where" else p.args)
+    return None

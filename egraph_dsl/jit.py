@@ -1,0 +1,143 @@
+"""``jit``: trace on first call, optimize, compile once per argument shape/dtype signature."""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .engine.limits import Limits
+from .errors import SignatureError
+from .optimize import Optimized, optimize
+from .plan import Plan, build_plan
+from .program import Program
+from .registry import Registry, RulesetSpec
+from .trace import ArraySpec, parameter_names, trace_function
+
+
+def signature_of(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The cache key of a call: shape and dtype per array, type per Python scalar."""
+    key: list[Any] = []
+    for a in args:
+        if isinstance(a, bool):
+            key.append(("bool",))
+        elif isinstance(a, int):
+            key.append(("int",))
+        elif isinstance(a, float):
+            key.append(("float",))
+        elif isinstance(a, ArraySpec):
+            key.append((a.shape, a.dtype.name))
+        elif hasattr(a, "shape") and hasattr(a, "dtype"):
+            key.append((tuple(a.shape), np.dtype(a.dtype).name))
+        else:
+            raise SignatureError(f"argument {len(key)} is a {type(a).__name__}; pass arrays or numbers")
+    return tuple(key)
+
+
+@dataclass
+class Compiled:
+    """One specialization: the optimization record, the plan and the backend executable."""
+
+    optimized: Optimized
+    plan: Plan
+    executable: Callable[..., Any]
+    timings: dict[str, float]
+
+
+class JitFunction:
+    """A traced-and-optimized version of a plain NumPy function."""
+
+    def __init__(self, fn: Callable[..., Any], rulesets: RulesetSpec | None = None, cost_model: Any = None,
+                 backend: str = "numpy", limits: Limits | Mapping[str, Any] | None = None,
+                 extractor: str = "greedy", registry: Registry | None = None,
+                 backend_options: Mapping[str, Any] | None = None) -> None:
+        if not callable(fn):
+            raise TypeError(f"jit() needs a function, got {type(fn).__name__}")
+        self.fn = fn
+        self.rulesets = rulesets
+        self.cost_model = cost_model
+        self.backend = backend
+        self.limits = Limits.of(limits)  # type: ignore[arg-type]  # validate now, not at first call
+        self.extractor = extractor
+        self.registry = registry
+        self.backend_options = dict(backend_options or {})
+        self._cache: dict[tuple[Any, ...], Compiled] = {}
+        self._arity: int | None = None
+        self._last: Compiled | None = None
+        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+        from backends import get_backend
+
+        get_backend(backend)  # unknown backend names fail here, at decoration
+
+    def _check_arity(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        if kwargs:
+            raise SignatureError(f"{self.__name__}: keyword arguments ({', '.join(kwargs)}) are not supported; "
+                                 "pass arguments by position")
+        if self._arity is None:
+            self._arity = len(args)
+        elif len(args) != self._arity:
+            names = ", ".join(parameter_names(self.fn, self._arity))
+            raise SignatureError(f"{self.__name__} was traced with {self._arity} arguments ({names}); "
+                                 f"this call passes {len(args)}")
+
+    def specialize(self, *args: Any) -> Compiled:
+        """Trace, optimize and compile for the signature of ``args`` (cached)."""
+        key = signature_of(args)
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        t0 = time.perf_counter()
+        program = trace_function(self.fn, args)
+        trace_s = time.perf_counter() - t0
+        optimized = optimize(program, self.rulesets, limits=self.limits, cost_model=self.cost_model,
+                             extractor=self.extractor, registry=self.registry)
+        t0 = time.perf_counter()
+        plan = build_plan(optimized.after)
+        from backends import get_backend
+
+        executable = get_backend(self.backend).compile_plan(plan, **self.backend_options)
+        plan_s = time.perf_counter() - t0
+        timings = {"trace": trace_s, **optimized.timings, "plan": plan_s}
+        compiled = Compiled(optimized, plan, executable, timings)
+        self._cache[key] = compiled
+        return compiled
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self._check_arity(args, kwargs)
+        compiled = self.specialize(*args)
+        self._last = compiled
+        return compiled.executable(*args)
+
+    def lower(self, *args: Any) -> Compiled:
+        """The compiled form for ``args`` (arrays or ArraySpec), without running it."""
+        self._check_arity(args, {})
+        return self.specialize(*args)
+
+    def program(self, *args: Any) -> Program:
+        return self.lower(*args).optimized.after
+
+    @property
+    def signatures(self) -> list[tuple[Any, ...]]:
+        return list(self._cache)
+
+    def explain(self, *args: Any) -> str:
+        """Program before and after, rules that fired, costs and time per stage (last call if no args)."""
+        compiled = self.lower(*args) if args else self._last
+        if compiled is None:
+            return f"{self.__name__}: not called yet; call it (or pass example arguments to explain)"
+        from .explain import explain_text
+
+        return explain_text(compiled.optimized, compiled.timings, compiled.plan)
+
+
+def jit(fn: Callable[..., Any] | None = None, *, rulesets: RulesetSpec | None = None, cost_model: Any = None,
+        backend: str = "numpy", limits: Limits | Mapping[str, Any] | None = None, extractor: str = "greedy",
+        registry: Registry | None = None, **backend_options: Any) -> Any:
+    """Optimize ``fn`` by equality saturation; usable as ``@jit`` or ``jit(fn, rulesets=[...])``."""
+    if fn is None:
+        return lambda f: JitFunction(f, rulesets, cost_model, backend, limits, extractor, registry, backend_options)
+    return JitFunction(fn, rulesets, cost_model, backend, limits, extractor, registry, backend_options)

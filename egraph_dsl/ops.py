@@ -1,0 +1,405 @@
+"""The op table: every op is declared once, here, with everything each layer needs.
+
+An :class:`OpSpec` gives an op's arity and attributes, its shape and dtype rules, its
+implementation against an array namespace (NumPy or CuPy: ``impl(xp, *arrays, **attrs)``), the
+scalar C expression used by fused GPU kernels, its exact real semantics for proofs
+(``real(m, *args, **attrs)`` over a math namespace ``m`` such as mpmath or z3, on object
+arrays of scalars), its domain of definition, and a FLOP formula for cost models. Coverage tests
+check that every op has an entry for every backend and checker.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import numpy as np
+
+from .errors import ShapeError
+
+Shape = tuple[int, ...]
+Axis = tuple[int, ...] | None
+
+
+class Kind(Enum):
+    """How an op relates its inputs to its output; drives shape rules, fusion and costs."""
+
+    LEAF = "leaf"
+    ELEMENTWISE = "elementwise"
+    REDUCTION = "reduction"
+    LINALG = "linalg"
+    LAYOUT = "layout"
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """Everything the library knows about one op."""
+
+    name: str
+    egg: str
+    kind: Kind
+    arity: int
+    impl: Callable[..., Any]
+    attrs: tuple[str, ...] = ()
+    c_expr: str | None = None  # scalar C template over {0}, {1}, … for fused kernels
+    real: Callable[..., Any] | None = None  # exact semantics over a math namespace
+    domain: str = "all reals"
+    flops_per_element: float = 1.0
+    symbol: str | None = None  # infix symbol for printing and patterns
+    result_dtype: str | None = None  # fixed result dtype (comparisons give bool)
+    notes: str = ""
+    doc: str = field(default="", repr=False)
+
+    @property
+    def elementwise(self) -> bool:
+        return self.kind is Kind.ELEMENTWISE
+
+
+# ---------------------------------------------------------------- numerically careful impls
+
+
+def _sigmoid(xp: Any, x: Any) -> Any:
+    """scipy.special.expit semantics without overflow: exp only of non-positive numbers."""
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+
+
+def _softplus(xp: Any, x: Any) -> Any:
+    """log(1 + exp(x)), accurate for every x (as np.logaddexp(0, x))."""
+    return xp.logaddexp(xp.zeros((), dtype=x.dtype), x)
+
+
+def _normalize_axis(axis: Axis, ndim: int) -> tuple[int, ...]:
+    return tuple(range(ndim)) if axis is None else axis
+
+
+def _logsumexp(xp: Any, x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+    """log(sum(exp(x))) shifted by the (finite) maximum, as scipy.special.logsumexp."""
+    if x.size == 0:
+        return xp.log(xp.sum(xp.exp(x), axis=axis, keepdims=keepdims))
+    m = xp.max(x, axis=axis, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, xp.zeros((), dtype=x.dtype))
+    out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
+    if not keepdims:
+        out = out.reshape([n for i, n in enumerate(out.shape) if i not in _normalize_axis(axis, x.ndim)])
+    return out.astype(x.dtype, copy=False)
+
+
+def _mean(xp: Any, x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+    return xp.mean(x, axis=axis, keepdims=keepdims).astype(x.dtype, copy=False)
+
+
+def _sum(xp: Any, x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+    return xp.sum(x, axis=axis, keepdims=keepdims, dtype=x.dtype)
+
+
+def _max(xp: Any, x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+    return xp.max(x, axis=axis, keepdims=keepdims)
+
+
+def _cast_like(xp: Any, x: Any, like: Any) -> Any:
+    return x if getattr(like, "dtype", None) is None else x.astype(like.dtype, copy=False)
+
+
+# ------------------------------------------------------- real semantics on object arrays
+
+
+def _vectorize(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Lift a scalar semantics ``fn(m, a, b)`` to object arrays, with NumPy broadcasting."""
+
+    def lifted(m: Any, *args: Any) -> Any:
+        arrays = [np.asarray(a, dtype=object) for a in args]
+        out = np.frompyfunc(lambda *xs: fn(m, *xs), len(arrays), 1)(*arrays)
+        return np.asarray(out, dtype=object)
+
+    return lifted
+
+
+def _reduce_real(combine: Callable[[Any, Any, Any], Any]) -> Callable[..., Any]:
+    def real(m: Any, x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+        x = np.asarray(x, dtype=object)
+        axes = _normalize_axis(axis, x.ndim)
+        moved = np.moveaxis(x, axes, tuple(range(x.ndim - len(axes), x.ndim)))
+        flat = moved.reshape(moved.shape[: x.ndim - len(axes)] + (-1,))
+        out = np.empty(flat.shape[:-1], dtype=object)
+        for idx in np.ndindex(out.shape):
+            items = list(flat[idx])
+            acc = items[0]
+            for item in items[1:]:
+                acc = combine(m, acc, item)
+            out[idx] = acc
+        if keepdims:
+            out = out.reshape([1 if i in axes else n for i, n in enumerate(x.shape)])
+        return out
+
+    return real
+
+
+def _reduce_count(x: Any, axis: Axis) -> int:
+    shape = np.shape(x)
+    return math.prod(shape[i] for i in _normalize_axis(axis, len(shape)))
+
+
+def _mean_real(m: Any, x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+    total = _reduce_real(lambda m_, a, b: a + b)(m, x, axis, keepdims)
+    count = _reduce_count(x, axis)
+    return _vectorize(lambda m_, t: t / m_.const(count))(m, total)
+
+
+def _lse_real(m: Any, x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+    e = _vectorize(lambda m_, a: m_.exp(a))(m, x)
+    s = _reduce_real(lambda m_, a, b: a + b)(m, e, axis, keepdims)
+    return _vectorize(lambda m_, a: m_.log(a))(m, s)
+
+
+def _structural_real(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Semantics of ops that only move or sum entries: apply NumPy itself to object arrays."""
+
+    def real(m: Any, *args: Any, **attrs: Any) -> Any:
+        return np.asarray(fn(*[np.asarray(a, dtype=object) for a in args], **attrs), dtype=object)
+
+    return real
+
+
+def _matmul_real(a: Any, b: Any) -> Any:
+    out = np.matmul(a, b)
+    return out
+
+
+def _trace_real(a: Any) -> Any:
+    return np.asarray(sum(a[i, i] for i in range(min(a.shape))) if min(a.shape) else 0, dtype=object)
+
+
+# ----------------------------------------------------------------------- the table
+
+OPS: dict[str, OpSpec] = {}
+
+
+def _declare(spec: OpSpec) -> OpSpec:
+    if spec.name in OPS:
+        raise ValueError(f"op {spec.name!r} declared twice")
+    OPS[spec.name] = spec
+    return spec
+
+
+def _unary(name: str, egg: str, impl: Callable[..., Any], c_expr: str, real: Callable[..., Any],
+           domain: str = "all reals", flops: float = 1.0, result_dtype: str | None = None) -> None:
+    _declare(OpSpec(name, egg, Kind.ELEMENTWISE, 1, impl, c_expr=c_expr, real=_vectorize(real),
+                    domain=domain, flops_per_element=flops, result_dtype=result_dtype))
+
+
+def _binary(name: str, egg: str, impl: Callable[..., Any], c_expr: str, real: Callable[..., Any],
+            symbol: str | None = None, domain: str = "all reals", flops: float = 1.0,
+            result_dtype: str | None = None, notes: str = "") -> None:
+    _declare(OpSpec(name, egg, Kind.ELEMENTWISE, 2, impl, c_expr=c_expr, real=_vectorize(real),
+                    symbol=symbol, domain=domain, flops_per_element=flops, result_dtype=result_dtype,
+                    notes=notes))
+
+
+# leaves: a named input, and a weak scalar constant (its dtype is the dtype of the op it feeds)
+_declare(OpSpec("input", "Var", Kind.LEAF, 0, lambda xp: None, attrs=("name",), flops_per_element=0.0,
+                real=lambda m: None, c_expr="{name}", notes="bound to an argument at call time"))
+_declare(OpSpec("const", "Const", Kind.LEAF, 0, lambda xp, value: value, attrs=("value",),
+                c_expr="{value}", real=lambda m, value: m.const(value), flops_per_element=0.0,
+                notes="weak scalar: takes the dtype of the elementwise op it feeds"))
+
+_binary("add", "Add", lambda xp, a, b: xp.add(a, b), "({0} + {1})", lambda m, a, b: a + b, "+")
+_binary("sub", "Sub", lambda xp, a, b: xp.subtract(a, b), "({0} - {1})", lambda m, a, b: a - b, "-")
+_binary("mul", "Mul", lambda xp, a, b: xp.multiply(a, b), "({0} * {1})", lambda m, a, b: a * b, "*")
+_binary("div", "Div", lambda xp, a, b: xp.true_divide(a, b), "({0} / {1})", lambda m, a, b: m.div(a, b), "/",
+        domain="divisor != 0", flops=4.0)
+_binary("pow", "Pow", lambda xp, a, b: xp.power(a, b), "pow({0}, {1})", lambda m, a, b: m.pow(a, b), "**",
+        domain="base > 0, or base = 0 with exponent > 0, or an integer exponent", flops=40.0)
+_binary("maximum", "Maximum", lambda xp, a, b: xp.maximum(a, b), "fmax_nan({0}, {1})",
+        lambda m, a, b: m.maximum(a, b), notes="propagates nan like np.maximum")
+_binary("minimum", "Minimum", lambda xp, a, b: xp.minimum(a, b), "fmin_nan({0}, {1})",
+        lambda m, a, b: m.minimum(a, b), notes="propagates nan like np.minimum")
+_binary("logaddexp", "Logaddexp", lambda xp, a, b: xp.logaddexp(a, b), "logaddexp_({0}, {1})",
+        lambda m, a, b: m.log(m.exp(a) + m.exp(b)), flops=30.0)
+for _name, _egg, _fn, _sym, _c in (
+    ("less", "Less", np.less, "<", "({0} < {1})"),
+    ("less_equal", "LessEqual", np.less_equal, "<=", "({0} <= {1})"),
+    ("greater", "Greater", np.greater, ">", "({0} > {1})"),
+    ("greater_equal", "GreaterEqual", np.greater_equal, ">=", "({0} >= {1})"),
+    ("equal", "Equal", np.equal, "==", "({0} == {1})"),
+    ("not_equal", "NotEqual", np.not_equal, "!=", "({0} != {1})"),
+):
+    _binary(_name, _egg, (lambda f: lambda xp, a, b: getattr(xp, f.__name__)(a, b))(_fn), _c,
+            (lambda s: lambda m, a, b: m.compare(s, a, b))(_sym), _sym, result_dtype="bool")
+
+_unary("neg", "Neg", lambda xp, a: xp.negative(a), "(-{0})", lambda m, a: -a)
+_unary("abs", "Abs", lambda xp, a: xp.abs(a), "fabs({0})", lambda m, a: m.abs(a))
+_unary("sqrt", "Sqrt", lambda xp, a: xp.sqrt(a), "sqrt({0})", lambda m, a: m.sqrt(a), domain="x >= 0", flops=4.0)
+_unary("square", "Square", lambda xp, a: xp.square(a), "({0} * {0})", lambda m, a: a * a)
+_unary("exp", "Exp", lambda xp, a: xp.exp(a), "exp({0})", lambda m, a: m.exp(a), flops=20.0)
+_unary("log", "Log", lambda xp, a: xp.log(a), "log({0})", lambda m, a: m.log(a), domain="x > 0", flops=20.0)
+_unary("log1p", "Log1p", lambda xp, a: xp.log1p(a), "log1p({0})", lambda m, a: m.log(1 + a),
+       domain="x > -1", flops=20.0)
+_unary("expm1", "Expm1", lambda xp, a: xp.expm1(a), "expm1({0})", lambda m, a: m.exp(a) - 1, flops=20.0)
+_unary("tanh", "Tanh", lambda xp, a: xp.tanh(a), "tanh({0})", lambda m, a: m.tanh(a), flops=25.0)
+_unary("sigmoid", "Sigmoid", _sigmoid, "sigmoid_({0})", lambda m, a: 1 / (1 + m.exp(-a)), flops=25.0)
+_unary("softplus", "Softplus", _softplus, "softplus_({0})", lambda m, a: m.log(1 + m.exp(a)), flops=40.0)
+
+_declare(OpSpec("where", "Where", Kind.ELEMENTWISE, 3, lambda xp, c, a, b: xp.where(c, a, b),
+                c_expr="({0} ? {1} : {2})", real=_vectorize(lambda m, c, a, b: m.select(c, a, b)),
+                notes="the condition is bool; branches share a dtype"))
+
+for _name, _egg, _impl, _real, _flops in (
+    ("sum", "Sum", _sum, _reduce_real(lambda m, a, b: a + b), 1.0),
+    ("mean", "Mean", _mean, _mean_real, 1.0),
+    ("max", "Max", _max, _reduce_real(lambda m, a, b: m.maximum(a, b)), 1.0),
+    ("logsumexp", "Logsumexp", _logsumexp, _lse_real, 25.0),
+):
+    _declare(OpSpec(_name, _egg, Kind.REDUCTION, 1, _impl, attrs=("axis", "keepdims"), real=_real,
+                    flops_per_element=_flops,
+                    domain="non-empty reduced axes" if _name in ("max", "logsumexp") else "all reals"))
+
+_declare(OpSpec("matmul", "Matmul", Kind.LINALG, 2, lambda xp, a, b: xp.matmul(a, b),
+                real=_structural_real(_matmul_real), symbol="@", flops_per_element=2.0,
+                notes="np.matmul semantics for 1-D and 2-D operands (and stacks)"))
+_declare(OpSpec("trace", "Trace", Kind.LINALG, 1, lambda xp, a: xp.trace(a),
+                real=_structural_real(_trace_real), notes="2-D only"))
+_declare(OpSpec("diagonal", "Diagonal", Kind.LAYOUT, 1, lambda xp, a: xp.diagonal(a).copy(),
+                real=_structural_real(np.diagonal), notes="2-D only, main diagonal"))
+_declare(OpSpec("transpose", "Transpose", Kind.LAYOUT, 1,
+                lambda xp, a, axes: xp.transpose(a, axes), attrs=("axes",),
+                real=_structural_real(lambda a, axes: np.transpose(a, axes))))
+_declare(OpSpec("reshape", "Reshape", Kind.LAYOUT, 1, lambda xp, a, shape: xp.reshape(a, shape),
+                attrs=("shape",), real=_structural_real(lambda a, shape: np.reshape(a, shape))))
+_declare(OpSpec("broadcast_to", "BroadcastTo", Kind.LAYOUT, 1,
+                lambda xp, a, shape: xp.broadcast_to(a, shape), attrs=("shape",),
+                real=_structural_real(lambda a, shape: np.broadcast_to(a, shape))))
+_declare(OpSpec("astype", "Astype", Kind.ELEMENTWISE, 1,
+                lambda xp, a, dtype: xp.asarray(a).astype(dtype), attrs=("dtype",),
+                c_expr="(({dtype}){0})", real=lambda m, a, dtype: np.asarray(a, dtype=object),
+                domain="exact between floats only when the value is representable",
+                notes="explicit dtype conversion inserted by the tracer"))
+
+
+def spec(name: str) -> OpSpec:
+    """The declaration of op ``name``; a KeyError that lists the known ops otherwise."""
+    try:
+        return OPS[name]
+    except KeyError:
+        raise KeyError(f"unknown op {name!r}; known ops: {', '.join(sorted(OPS))}") from None
+
+
+BY_EGG: Mapping[str, OpSpec] = {s.egg: s for s in OPS.values()}
+BY_SYMBOL: Mapping[str, OpSpec] = {s.symbol: s for s in OPS.values() if s.symbol}
+
+
+# ------------------------------------------------------------------ shape and dtype rules
+
+
+def normalize_axis(axis: object, ndim: int, op: str) -> tuple[int, ...] | None:
+    """Axis argument (None, int or tuple) as a sorted tuple of non-negative axes, or None."""
+    if axis is None:
+        return None
+    items = (axis,) if isinstance(axis, (int, np.integer)) else axis
+    try:
+        axes = tuple(int(a) for a in items)  # type: ignore[union-attr]
+    except TypeError:
+        raise ShapeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}") from None
+    out = []
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ShapeError(f"{op}: axis {a} is out of bounds for an array of {ndim} dimensions")
+        out.append(a % ndim)
+    if len(set(out)) != len(out):
+        raise ShapeError(f"{op}: repeated axis in {axis!r}")
+    return tuple(sorted(out))
+
+
+def reduce_shape(shape: Shape, axis: tuple[int, ...] | None, keepdims: bool) -> Shape:
+    axes = _normalize_axis(axis, len(shape))
+    if keepdims:
+        return tuple(1 if i in axes else n for i, n in enumerate(shape))
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def matmul_shape(a: Shape, b: Shape) -> Shape:
+    if not a or not b:
+        raise ShapeError(f"matmul: operands must be at least 1-D, got shapes {a} and {b}")
+    a2 = (1,) + a if len(a) == 1 else a
+    b2 = b + (1,) if len(b) == 1 else b
+    if a2[-1] != b2[-2]:
+        raise ShapeError(
+            f"matmul: shapes {a} and {b} are not aligned: {a2[-1]} (last dim of the left) "
+            f"!= {b2[-2]} (dim {len(b2) - 2} of the right)"
+        )
+    try:
+        batch = np.broadcast_shapes(a2[:-2], b2[:-2])
+    except ValueError:
+        raise ShapeError(f"matmul: batch dimensions of {a} and {b} do not broadcast") from None
+    out = tuple(batch) + (a2[-2], b2[-1])
+    if len(a) == 1:
+        out = out[:-2] + out[-1:]
+    if len(b) == 1:
+        out = out[:-1]
+    return out
+
+
+def infer_shape(op: str, arg_shapes: tuple[Shape | None, ...], attrs: Mapping[str, Any]) -> Shape | None:
+    """Output shape of ``op``; None means a weak scalar (a constant expression).
+
+    Elementwise operands are already broadcast explicitly, so all non-weak shapes must agree.
+    """
+    s = spec(op)
+    if s.kind is Kind.LEAF:
+        return None if op == "const" else tuple(attrs["shape"])
+    if s.kind is Kind.ELEMENTWISE:
+        shapes = {sh for sh in arg_shapes if sh is not None}
+        if len(shapes) > 1:
+            raise ShapeError(f"{op}: operand shapes {sorted(shapes)} differ (broadcast them first)")
+        return shapes.pop() if shapes else None
+    (first, *rest) = [() if sh is None else sh for sh in arg_shapes]
+    if s.kind is Kind.REDUCTION:
+        return reduce_shape(first, attrs["axis"], attrs["keepdims"])
+    if op == "matmul":
+        return matmul_shape(first, rest[0])
+    if op in ("trace", "diagonal"):
+        if len(first) != 2:
+            raise ShapeError(f"{op}: needs a 2-D array, got shape {first}")
+        return () if op == "trace" else (min(first),)
+    if op == "transpose":
+        return tuple(first[i] for i in attrs["axes"])
+    if op in ("reshape", "broadcast_to"):
+        return tuple(attrs["shape"])
+    raise AssertionError(f"no shape rule for {op}")  # coverage test keeps this unreachable
+
+
+def infer_dtype(op: str, arg_dtypes: tuple[str | None, ...], attrs: Mapping[str, Any]) -> str | None:
+    """Output dtype of ``op``; None means weak (a constant expression)."""
+    s = spec(op)
+    if op == "astype":
+        return str(attrs["dtype"])
+    if s.result_dtype is not None:
+        return s.result_dtype
+    if op == "where":
+        arg_dtypes = arg_dtypes[1:]
+    known = {d for d in arg_dtypes if d is not None}
+    if len(known) > 1:
+        raise ShapeError(f"{op}: operand dtypes {sorted(known)} differ (cast them first)")
+    return known.pop() if known else None
+
+
+def flops(op: str, arg_shapes: tuple[Shape | None, ...], out_shape: Shape | None) -> float:
+    """Floating-point operations of one application of ``op`` (a cost-model input)."""
+    s = spec(op)
+    out_size = math.prod(out_shape or ())
+    if s.kind is Kind.LEAF or s.kind is Kind.LAYOUT:
+        return 0.0
+    if s.kind is Kind.ELEMENTWISE:
+        return s.flops_per_element * out_size
+    in_size = math.prod(arg_shapes[0] or ())
+    if s.kind is Kind.REDUCTION:
+        return s.flops_per_element * in_size
+    if op == "matmul":
+        a, b = arg_shapes[0] or (), arg_shapes[1] or ()
+        return 2.0 * out_size * (a[-1] if a else 1)
+    if op == "trace":
+        return float(min(arg_shapes[0] or (0,)))
+    return float(out_size)

@@ -1,0 +1,166 @@
+"""Rules are data: ``rewrite(lhs, rhs, when=..., claim=...)`` records, written once.
+
+The same record compiles to egglog rules, hypothesis properties and z3 proof obligations. Each
+rule states its claim: ``exact`` (bit-identical in IEEE arithmetic), ``real`` (equal over the
+reals where the left side is defined; floats agree within ``rtol``), ``guarded`` (valid only
+where its ``when`` conditions hold, which the engine must establish) or ``approx`` (opt-in).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+from .errors import RuleError
+from .pattern import Const, Op, Pattern, Var, Wildcard, as_pattern, parse
+
+
+class Claim(Enum):
+    EXACT = "exact"
+    REAL = "real"
+    GUARDED = "guarded"
+    APPROX = "approx"
+
+
+class Fact(Enum):
+    """What a guard can ask of a term; the engine derives these by a sign analysis."""
+
+    POSITIVE = "positive"  # x > 0
+    NONNEGATIVE = "nonnegative"  # x >= 0
+    NONZERO = "nonzero"  # x != 0
+    FINITE = "finite"  # not inf, not nan
+    MATRIX = "matrix"  # exactly 2-D (a shape fact, for linear-algebra rules)
+    VECTOR = "vector"  # exactly 1-D
+
+
+@dataclass(frozen=True)
+class Guard:
+    """``fact(var)``: a condition on one bound variable."""
+
+    fact: Fact
+    var: str
+
+    def __str__(self) -> str:
+        return {Fact.POSITIVE: "?{} > 0", Fact.NONNEGATIVE: "?{} >= 0", Fact.NONZERO: "?{} != 0",
+                Fact.FINITE: "finite(?{})", Fact.MATRIX: "matrix(?{})",
+                Fact.VECTOR: "vector(?{})"}[self.fact].format(self.var)
+
+    @property
+    def is_shape_fact(self) -> bool:
+        """Shape facts restrict where a rule applies; they are not value conditions."""
+        return self.fact in (Fact.MATRIX, Fact.VECTOR)
+
+
+_GUARD_TEXT = [
+    (re.compile(r"^\??(\w+)\s*>\s*0$"), Fact.POSITIVE),
+    (re.compile(r"^\??(\w+)\s*>=\s*0$"), Fact.NONNEGATIVE),
+    (re.compile(r"^\??(\w+)\s*!=\s*0$"), Fact.NONZERO),
+    (re.compile(r"^finite\(\??(\w+)\)$"), Fact.FINITE),
+    (re.compile(r"^matrix\(\??(\w+)\)$"), Fact.MATRIX),
+    (re.compile(r"^vector\(\??(\w+)\)$"), Fact.VECTOR),
+]
+
+
+def positive(x: Var) -> Guard: return Guard(Fact.POSITIVE, x.name)
+def nonnegative(x: Var) -> Guard: return Guard(Fact.NONNEGATIVE, x.name)
+def nonzero(x: Var) -> Guard: return Guard(Fact.NONZERO, x.name)
+def finite(x: Var) -> Guard: return Guard(Fact.FINITE, x.name)
+def matrix(x: Var) -> Guard: return Guard(Fact.MATRIX, x.name)
+def vector(x: Var) -> Guard: return Guard(Fact.VECTOR, x.name)
+
+
+def parse_guard(text: str) -> Guard:
+    for regex, fact in _GUARD_TEXT:
+        m = regex.match(text.strip())
+        if m:
+            return Guard(fact, m.group(1))
+    raise RuleError(f"guard {text!r} is not understood; write '?x > 0', '?x >= 0', '?x != 0', 'finite(?x)', "
+                    "'matrix(?x)' or 'vector(?x)'")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rewrite ``lhs → rhs``, with its guards and its claim."""
+
+    name: str
+    lhs: Pattern
+    rhs: Pattern
+    claim: Claim = Claim.EXACT
+    when: tuple[Guard, ...] = ()
+    rtol: float = 0.0  # for `real` claims: allowed relative difference on floats (float64)
+    doc: str = ""
+    tags: frozenset[str] = field(default_factory=frozenset)
+
+    def __str__(self) -> str:
+        guard = f" if {', '.join(map(str, self.when))}" if self.when else ""
+        return f"{self.name}: {self.lhs} => {self.rhs}{guard}  [{self.claim.value}]"
+
+    @property
+    def variables(self) -> set[str]:
+        return self.lhs.variables()
+
+
+PatternLike = Pattern | str | int | float
+
+
+def rewrite(lhs: PatternLike, rhs: PatternLike, *, name: str | None = None,
+            when: Guard | str | Sequence[Guard | str] = (), claim: Claim | str = Claim.EXACT,
+            rtol: float | None = None, doc: str = "", tags: Iterable[str] = ()) -> Rule:
+    """Declare a rule; validates it now so a malformed rule never reaches the engine."""
+    lhs_p = parse(lhs) if isinstance(lhs, str) else as_pattern(lhs)
+    rhs_p = parse(rhs) if isinstance(rhs, str) else as_pattern(rhs)
+    try:
+        claim_v = Claim(claim) if isinstance(claim, str) else claim
+    except ValueError:
+        raise RuleError(f"claim {claim!r} is not one of {[c.value for c in Claim]}") from None
+    guards_in = [when] if isinstance(when, (Guard, str)) else list(when)
+    guards = tuple(g if isinstance(g, Guard) else parse_guard(g) for g in guards_in)
+    rule_name = name or _default_name(lhs_p, rhs_p)
+    if any(not g.is_shape_fact for g in guards) and claim_v is Claim.EXACT:
+        claim_v = Claim.GUARDED
+    if claim_v is Claim.GUARDED and not any(not g.is_shape_fact for g in guards):
+        raise RuleError(f"rule {rule_name!r} claims 'guarded' but has no when= condition")
+    default_rtol = {Claim.EXACT: 0.0, Claim.REAL: 1e-12, Claim.GUARDED: 1e-12, Claim.APPROX: 1e-6}[claim_v]
+    rule = Rule(rule_name, lhs_p, rhs_p, claim_v, guards, default_rtol if rtol is None else float(rtol),
+                doc, frozenset(tags))
+    validate(rule)
+    return rule
+
+
+def _default_name(lhs: Pattern, rhs: Pattern) -> str:
+    text = f"{lhs}=>{rhs}"
+    return re.sub(r"[^A-Za-z0-9_?=>+*/-]+", "", text)[:80]
+
+
+def validate(rule: Rule) -> None:
+    """Reject what cannot be a sound, compilable rule, naming the rule and the problem."""
+    where = f"rule {rule.name!r}"
+    if not re.fullmatch(r"[A-Za-z0-9_.?=>+*/()-]+", rule.name):
+        raise RuleError(f"{where}: names may use letters, digits and _ . - only")
+    if isinstance(rule.lhs, (Var, Wildcard)):
+        raise RuleError(f"{where}: the left side {rule.lhs} matches everything; it must be an op pattern")
+    if isinstance(rule.lhs, Const):
+        raise RuleError(f"{where}: the left side is a bare constant; constants are folded, not rewritten")
+    for p in rule.rhs.walk():
+        if isinstance(p, Wildcard):
+            raise RuleError(f"{where}: the right side has a wildcard '_'; name it ?x on both sides")
+    unbound = rule.rhs.variables() - rule.lhs.variables()
+    if unbound:
+        raise RuleError(f"{where}: variable(s) {', '.join('?' + v for v in sorted(unbound))} on the right "
+                        "side are not bound on the left side")
+    unbound_attrs = rule.rhs.attr_variables() - rule.lhs.attr_variables()
+    if unbound_attrs:
+        raise RuleError(f"{where}: attribute variable(s) {sorted(unbound_attrs)} on the right are not bound on the left")
+    for p in rule.rhs.walk():
+        if isinstance(p, Op):
+            from . import ops
+
+            missing = [a for a in ops.spec(p.op).attrs if a not in p.attrs]
+            if missing:
+                raise RuleError(f"{where}: {p.op}(...) on the right side needs attribute(s) {missing} "
+                                "(bind them on the left, e.g. axis=?a)")
+    for g in rule.when:
+        if g.var not in rule.lhs.variables():
+            raise RuleError(f"{where}: guard {g} names ?{g.var}, which the left side does not bind")

@@ -1,0 +1,610 @@
+"""Lazy tracing of unmodified NumPy code into terms.
+
+A :class:`LazyArray` stands for an array that is not computed yet. It implements NumPy's
+``__array_ufunc__`` and ``__array_function__`` protocols, so ``np.exp(x)``, ``X @ w``,
+``np.sum(a, axis=1)`` and ``np.where`` build terms instead of computing. Broadcasting and dtype
+promotion become explicit ``broadcast_to`` and ``astype`` terms here (as in a jaxpr), so every
+elementwise op sees operands of one shape and one dtype. Anything without an op in the table
+raises :class:`UnsupportedOperationError` naming it and the user's source line; nothing is ever
+evaluated eagerly behind the user's back.
+"""
+
+from __future__ import annotations
+
+import inspect
+import linecache
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import dtypes, ops
+from .errors import DTypeError, ShapeError, TraceError, UnsupportedOperationError
+from .program import Program
+from .term import Term, const, input_, make
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__))
+
+
+def user_location() -> str:
+    """``file:line: code`` of the innermost frame outside egraph-dsl and NumPy."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        path = os.path.abspath(frame.f_code.co_filename)
+        if not (path.startswith(_PACKAGE_DIR) or path.startswith(_NUMPY_DIR) or "/scipy/" in path):
+            line = linecache.getline(path, frame.f_lineno).strip()
+            return f"{frame.f_code.co_filename}:{frame.f_lineno}: {line}" if line else (
+                f"{frame.f_code.co_filename}:{frame.f_lineno}")
+        frame = frame.f_back  # type: ignore[assignment]
+    return "<unknown location>"
+
+
+def _where() -> str:
+    return f" (at {user_location()})"
+
+
+Operand = Any  # LazyArray | python/numpy scalar | np.ndarray
+
+
+class LazyArray:
+    """An array under tracing: a term plus whether it is a weakly typed Python scalar."""
+
+    __slots__ = ("term", "weak_scalar")
+    __array_priority__ = 1000
+
+    def __init__(self, term: Term, weak_scalar: bool = False) -> None:
+        self.term = term
+        self.weak_scalar = weak_scalar
+
+    # ----------------------------------------------------------------- array attributes
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.term.shape or ()
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return self.term.size
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return np.dtype(self.term.dtype or "float64")
+
+    @property
+    def T(self) -> LazyArray:  # noqa: N802 (NumPy's name)
+        return transpose(self)
+
+    @property
+    def mT(self) -> LazyArray:  # noqa: N802
+        if self.ndim < 2:
+            raise ShapeError(f"mT needs at least 2 dimensions, got shape {self.shape}{_where()}")
+        axes = tuple(range(self.ndim - 2)) + (self.ndim - 1, self.ndim - 2)
+        return transpose(self, axes)
+
+    def __repr__(self) -> str:
+        return f"LazyArray({self.term.op}, shape={self.shape}, dtype={self.dtype})"
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d array")
+        return self.shape[0]
+
+    # ------------------------------------------------------- things that cannot be traced
+    def _refuse(self, what: str, hint: str) -> TraceError:
+        return TraceError(f"{what} on a traced array is not supported{_where()}; {hint}")
+
+    def __bool__(self) -> bool:
+        raise self._refuse("bool() (an `if`, `and`, `or` or `while` on array values)",
+                           "data-dependent control flow cannot be traced: use np.where")
+
+    def __float__(self) -> float:
+        raise self._refuse("float()", "keep the value as an array; the result is computed later")
+
+    def __int__(self) -> int:
+        raise self._refuse("int()", "keep the value as an array")
+
+    def __index__(self) -> int:
+        raise self._refuse("using an array as an index", "indices must be Python ints")
+
+    def __iter__(self) -> Any:
+        raise self._refuse("iteration", "use vectorized NumPy operations instead of a Python loop")
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray[Any, Any]:
+        raise self._refuse(
+            "conversion to a concrete NumPy array (np.asarray, or a function egraph-dsl does not "
+            "trace, e.g. from scipy or math)",
+            "use NumPy functions from the supported set (see egraph_dsl.ops.OPS), "
+            "or egraph_dsl.sigmoid / softplus / logsumexp",
+        )
+
+    def __getitem__(self, key: object) -> LazyArray:
+        raise UnsupportedOperationError(
+            f"indexing traced arrays (x[{key!r}]) is not supported yet{_where()}; "
+            "use np.sum/np.max with axis=, np.diagonal or np.trace, or pass the slice as an argument"
+        )
+
+    def __setitem__(self, key: object, value: object) -> None:
+        raise UnsupportedOperationError(f"in-place assignment to a traced array{_where()}; "
+                                        "build a new array with np.where instead")
+
+    __hash__ = None  # type: ignore[assignment]
+
+    # ------------------------------------------------------------------- operators
+    def __add__(self, o: Operand) -> LazyArray: return elementwise("add", self, o)
+    def __radd__(self, o: Operand) -> LazyArray: return elementwise("add", o, self)
+    def __sub__(self, o: Operand) -> LazyArray: return elementwise("sub", self, o)
+    def __rsub__(self, o: Operand) -> LazyArray: return elementwise("sub", o, self)
+    def __mul__(self, o: Operand) -> LazyArray: return elementwise("mul", self, o)
+    def __rmul__(self, o: Operand) -> LazyArray: return elementwise("mul", o, self)
+    def __truediv__(self, o: Operand) -> LazyArray: return elementwise("div", self, o)
+    def __rtruediv__(self, o: Operand) -> LazyArray: return elementwise("div", o, self)
+    def __pow__(self, o: Operand) -> LazyArray: return power(self, o)
+    def __rpow__(self, o: Operand) -> LazyArray: return power(o, self)
+    def __matmul__(self, o: Operand) -> LazyArray: return matmul(self, o)
+    def __rmatmul__(self, o: Operand) -> LazyArray: return matmul(o, self)
+    def __neg__(self) -> LazyArray: return elementwise("neg", self)
+    def __pos__(self) -> LazyArray: return self
+    def __abs__(self) -> LazyArray: return elementwise("abs", self)
+    def __lt__(self, o: Operand) -> LazyArray: return elementwise("less", self, o)
+    def __le__(self, o: Operand) -> LazyArray: return elementwise("less_equal", self, o)
+    def __gt__(self, o: Operand) -> LazyArray: return elementwise("greater", self, o)
+    def __ge__(self, o: Operand) -> LazyArray: return elementwise("greater_equal", self, o)
+    def __eq__(self, o: Operand) -> LazyArray: return elementwise("equal", self, o)  # type: ignore[override]
+    def __ne__(self, o: Operand) -> LazyArray: return elementwise("not_equal", self, o)  # type: ignore[override]
+
+    def __floordiv__(self, o: Operand) -> LazyArray:
+        raise UnsupportedOperationError(f"floor division (//) is not in the op table{_where()}; use / and np.floor is not supported either")
+
+    def __mod__(self, o: Operand) -> LazyArray:
+        raise UnsupportedOperationError(f"the modulo operator (%) is not in the op table{_where()}")
+
+    # ------------------------------------------------------------------- methods
+    def sum(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> LazyArray:
+        return reduce_("sum", self, axis, keepdims, kw)
+
+    def mean(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> LazyArray:
+        return reduce_("mean", self, axis, keepdims, kw)
+
+    def max(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> LazyArray:
+        return reduce_("max", self, axis, keepdims, kw)
+
+    def min(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> LazyArray:
+        return -reduce_("max", -self, axis, keepdims, kw)
+
+    def reshape(self, *shape: Any, **kw: Any) -> LazyArray:
+        return reshape(self, shape[0] if len(shape) == 1 else shape, **kw)
+
+    def astype(self, dtype: Any, **kw: Any) -> LazyArray:
+        return astype(self, dtype)
+
+    def transpose(self, *axes: Any) -> LazyArray:
+        return transpose(self, axes[0] if len(axes) == 1 else (axes or None))
+
+    def dot(self, other: Operand) -> LazyArray:
+        return matmul(self, other)
+
+    def trace(self, **kw: Any) -> LazyArray:
+        return trace(self, **kw)
+
+    def diagonal(self, **kw: Any) -> LazyArray:
+        return diagonal(self, **kw)
+
+    def clip(self, lo: Operand = None, hi: Operand = None) -> LazyArray:
+        return clip(self, lo, hi)
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        return _array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Callable[..., Any], types: Any, args: Any, kwargs: Any) -> Any:
+        handler = _FUNCTIONS.get(func)
+        if handler is None:
+            name = getattr(func, "__name__", repr(func))
+            raise UnsupportedOperationError(
+                f"np.{name} is not supported by egraph-dsl's tracer{_where()}; "
+                f"supported NumPy functions: {', '.join(sorted(f.__name__ for f in _FUNCTIONS))}"
+            )
+        return handler(*args, **kwargs)
+
+
+# ---------------------------------------------------------------------- operand handling
+
+
+def lift(x: Operand, what: str = "operand") -> LazyArray:
+    """A traced operand: LazyArrays as they are, scalars as weak constants.
+
+    Concrete NumPy arrays captured from the enclosing scope are refused: pass them as
+    arguments so they are not baked into the compiled program.
+    """
+    if isinstance(x, LazyArray):
+        return x
+    if isinstance(x, (bool, np.bool_)):
+        return LazyArray(const(float(x)), weak_scalar=True)
+    if isinstance(x, (int, float)):
+        return LazyArray(const(float(x)), weak_scalar=True)
+    if isinstance(x, np.generic) and x.ndim == 0:
+        dt = dtypes.canonical(x.dtype, f"a NumPy scalar {what}{_where()}: ")
+        return LazyArray(make("astype", [const(float(x))], dtype=dt))
+    if isinstance(x, np.ndarray):
+        raise TraceError(
+            f"a concrete NumPy array of shape {x.shape} is used inside the traced function{_where()}; "
+            "pass it as an argument of the function instead (captured arrays are not supported)"
+        )
+    if isinstance(x, complex):
+        raise DTypeError(f"complex numbers are not supported{_where()}")
+    raise TraceError(f"cannot trace a {type(x).__name__} {what} ({x!r}){_where()}")
+
+
+def _promote(operands: Sequence[LazyArray], op: str) -> str | None:
+    strong = [o.term.dtype for o in operands if not o.term.weak and not o.weak_scalar and o.term.dtype]
+    weak = [o for o in operands if o.weak_scalar]
+    if not strong:
+        return "float64" if any(w.term.dtype for w in weak) else None
+    probes: list[Any] = [np.dtype(d) for d in strong] + [0.0 if not w.term.dtype or w.term.dtype.startswith("float") else 0 for w in weak]
+    try:
+        return dtypes.canonical(np.result_type(*probes), f"{op}{_where()}: ")
+    except TypeError as exc:
+        raise DTypeError(f"{op}: cannot promote dtypes {strong}{_where()}") from exc
+
+
+def _cast(x: LazyArray, dtype: str | None) -> Term:
+    t = x.term
+    if dtype is None or t.weak or t.dtype == dtype:
+        return t
+    return make("astype", [t], dtype=dtype)
+
+
+def _broadcast(t: Term, shape: tuple[int, ...]) -> Term:
+    if t.weak or t.shape == shape:
+        return t
+    return make("broadcast_to", [t], shape=shape)
+
+
+def _out_shape(operands: Sequence[LazyArray], op: str) -> tuple[int, ...] | None:
+    shapes = [o.term.shape for o in operands if not o.term.weak]
+    if not shapes:
+        return None
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise ShapeError(
+            f"{op}: operands with shapes {', '.join(map(str, shapes))} cannot be broadcast together{_where()}"
+        ) from None
+
+
+_NEEDS_FLOAT = {"div", "exp", "log", "log1p", "expm1", "tanh", "sqrt", "sigmoid", "softplus", "logaddexp"}
+
+
+def elementwise(op: str, *operands: Operand) -> LazyArray:
+    """Apply an elementwise op with NumPy's broadcasting and promotion made explicit."""
+    lazy = [lift(o) for o in operands]
+    is_where = op == "where"
+    values = lazy[1:] if is_where else lazy
+    dtype = _promote(values, op)
+    if op in _NEEDS_FLOAT and dtype is not None and not dtypes.is_float(dtype):
+        dtype = "float64"
+    shape = _out_shape(lazy, op)
+    terms = [_broadcast(_cast(o, dtype), shape) if shape is not None else _cast(o, dtype) for o in values]
+    if is_where:
+        cond = lazy[0]
+        if cond.term.dtype != "bool":
+            cond_t = make("not_equal", [cond.term, const(0.0)]) if not cond.term.weak else cond.term
+        else:
+            cond_t = cond.term
+        terms = [_broadcast(cond_t, shape) if shape is not None else cond_t] + terms
+    try:
+        result = make(op, terms)
+    except ShapeError as exc:
+        raise ShapeError(f"{exc}{_where()}") from None
+    if result.weak and all(t.op == "const" for t in terms):
+        result = fold_constant(result)
+    return LazyArray(result, weak_scalar=result.weak)
+
+
+def fold_constant(t: Term) -> Term:
+    """Evaluate an op on constants now (in float64); keep it unfolded if the value is not finite."""
+    spec = ops.spec(t.op)
+    with np.errstate(all="ignore"):
+        value = float(np.asarray(spec.impl(np, *[np.float64(a.attr["value"]) for a in t.args], **t.attr),
+                                 dtype=np.float64))
+    return const(value) if np.isfinite(value) else t
+
+
+def power(base: Operand, exponent: Operand) -> LazyArray:
+    if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
+        if exponent == 2:
+            return elementwise("square", base)
+        if exponent == 1:
+            return lift(base)
+        if exponent == 0.5:
+            return elementwise("sqrt", base)
+    return elementwise("pow", base, exponent)
+
+
+def reduce_(op: str, x: Operand, axis: Any = None, keepdims: bool = False, extra: dict[str, Any] | None = None) -> LazyArray:
+    extra = {k: v for k, v in (extra or {}).items() if v is not None}
+    if extra.pop("out", None) is not None or extra:
+        raise UnsupportedOperationError(f"{op}: unsupported keyword arguments {sorted(extra)}{_where()}")
+    lx = lift(x)
+    if lx.term.weak:
+        raise TraceError(f"{op} of a Python scalar{_where()}; reduce an array instead")
+    axes = ops.normalize_axis(axis, lx.ndim, op)
+    if op in ("max", "logsumexp") and any(n == 0 for i, n in enumerate(lx.shape) if axes is None or i in axes):
+        raise ShapeError(f"{op}: zero-size reduction over shape {lx.shape} has no identity{_where()}")
+    t = lx.term
+    if op in ("sum", "mean") and t.dtype in ("bool", "int32"):
+        t = make("astype", [t], dtype="int64" if op == "sum" else "float64")
+    elif op == "mean" and t.dtype == "int64":
+        t = make("astype", [t], dtype="float64")
+    elif op == "logsumexp" and not dtypes.is_float(t.dtype):
+        t = make("astype", [t], dtype="float64")
+    return LazyArray(make(op, [t], axis=axes, keepdims=bool(keepdims)))
+
+
+def matmul(a: Operand, b: Operand) -> LazyArray:
+    la, lb = lift(a), lift(b)
+    if la.term.weak or lb.term.weak:
+        raise ShapeError(f"matmul: scalar operands are not allowed (use *){_where()}")
+    dtype = _promote([la, lb], "matmul")
+    try:
+        return LazyArray(make("matmul", [_cast(la, dtype), _cast(lb, dtype)]))
+    except ShapeError as exc:
+        raise ShapeError(f"{exc}{_where()}") from None
+
+
+def transpose(x: Operand, axes: Any = None) -> LazyArray:
+    lx = lift(x)
+    n = lx.ndim
+    perm = tuple(reversed(range(n))) if axes is None else tuple(int(a) % n for a in axes)
+    if sorted(perm) != list(range(n)):
+        raise ShapeError(f"transpose: axes {axes!r} are not a permutation of {n} dimensions{_where()}")
+    if perm == tuple(range(n)):
+        return lx
+    return LazyArray(make("transpose", [lx.term], axes=perm))
+
+
+def reshape(x: Operand, shape: Any, order: str = "C", **kw: Any) -> LazyArray:
+    if order != "C":
+        raise UnsupportedOperationError(f"reshape with order={order!r}; only 'C' is supported{_where()}")
+    lx = lift(x)
+    dims = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    dims = tuple(int(d) for d in dims)
+    size = lx.size
+    if dims.count(-1) > 1:
+        raise ShapeError(f"reshape: can only specify one unknown dimension, got {dims}{_where()}")
+    if -1 in dims:
+        known = int(np.prod([d for d in dims if d != -1]))
+        if known == 0 or size % known:
+            raise ShapeError(f"reshape: cannot reshape array of size {size} into shape {dims}{_where()}")
+        dims = tuple(size // known if d == -1 else d for d in dims)
+    if int(np.prod(dims)) != size:
+        raise ShapeError(f"reshape: cannot reshape array of size {size} into shape {dims}{_where()}")
+    if dims == lx.shape:
+        return lx
+    return LazyArray(make("reshape", [lx.term], shape=dims))
+
+
+def broadcast_to(x: Operand, shape: Any, **kw: Any) -> LazyArray:
+    lx = lift(x)
+    dims = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape)
+    try:
+        target = np.broadcast_shapes(lx.shape, dims)
+    except ValueError:
+        raise ShapeError(f"broadcast_to: cannot broadcast shape {lx.shape} to {dims}{_where()}") from None
+    if target != dims:
+        raise ShapeError(f"broadcast_to: cannot broadcast shape {lx.shape} to {dims}{_where()}")
+    if lx.term.weak:
+        return LazyArray(make("broadcast_to", [make("astype", [lx.term], dtype="float64")], shape=dims))
+    return LazyArray(_broadcast(lx.term, dims))
+
+
+def astype(x: Operand, dtype: Any) -> LazyArray:
+    lx = lift(x)
+    dt = dtypes.canonical(dtype, f"astype{_where()}: ")
+    if lx.term.dtype == dt and not lx.term.weak:
+        return lx
+    return LazyArray(make("astype", [lx.term], dtype=dt))
+
+
+def trace(x: Operand, offset: int = 0, axis1: int = 0, axis2: int = 1, **kw: Any) -> LazyArray:
+    lx = lift(x)
+    if offset or (axis1, axis2) != (0, 1) or lx.ndim != 2:
+        raise UnsupportedOperationError(f"trace: only the main diagonal of a 2-D array is supported{_where()}")
+    return LazyArray(make("trace", [lx.term]))
+
+
+def diagonal(x: Operand, offset: int = 0, axis1: int = 0, axis2: int = 1, **kw: Any) -> LazyArray:
+    lx = lift(x)
+    if offset or (axis1, axis2) != (0, 1) or lx.ndim != 2:
+        raise UnsupportedOperationError(f"diagonal: only the main diagonal of a 2-D array is supported{_where()}")
+    return LazyArray(make("diagonal", [lx.term]))
+
+
+def clip(x: Operand, lo: Operand = None, hi: Operand = None, **kw: Any) -> LazyArray:
+    out = lift(x)
+    if lo is not None:
+        out = elementwise("maximum", out, lo)
+    if hi is not None:
+        out = elementwise("minimum", out, hi)
+    return out
+
+
+def sigmoid(x: Operand) -> Any:
+    """scipy.special.expit; traces to one op, and runs eagerly on plain arrays."""
+    if isinstance(x, LazyArray):
+        return elementwise("sigmoid", x)
+    return ops.spec("sigmoid").impl(np, np.asarray(x, dtype=np.result_type(x, np.float64)))
+
+
+def softplus(x: Operand) -> Any:
+    """log(1 + exp(x)), accurate for every x."""
+    if isinstance(x, LazyArray):
+        return elementwise("softplus", x)
+    return np.logaddexp(0.0, x)
+
+
+def logsumexp(x: Operand, axis: Any = None, keepdims: bool = False) -> Any:
+    """log(sum(exp(x), axis)), stable; traces to one op."""
+    if isinstance(x, LazyArray):
+        return reduce_("logsumexp", x, axis, keepdims)
+    arr = np.asarray(x, dtype=np.result_type(x, np.float64))
+    axes = ops.normalize_axis(axis, arr.ndim, "logsumexp")
+    return ops.spec("logsumexp").impl(np, arr, axis=axes, keepdims=keepdims)
+
+
+# ------------------------------------------------------------------ NumPy protocol tables
+
+_UFUNCS: dict[str, str] = {
+    "add": "add", "subtract": "sub", "multiply": "mul", "true_divide": "div", "divide": "div",
+    "power": "pow", "negative": "neg", "absolute": "abs", "fabs": "abs", "sqrt": "sqrt", "square": "square",
+    "exp": "exp", "log": "log", "log1p": "log1p", "expm1": "expm1", "tanh": "tanh",
+    "maximum": "maximum", "minimum": "minimum", "logaddexp": "logaddexp",
+    "less": "less", "less_equal": "less_equal", "greater": "greater", "greater_equal": "greater_equal",
+    "equal": "equal", "not_equal": "not_equal", "expit": "sigmoid",
+}
+_REDUCING_UFUNCS = {"add": "sum", "maximum": "max", "logaddexp": "logsumexp"}
+
+
+def _array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    name = ufunc.__name__
+    if kwargs.get("out") is not None:
+        raise UnsupportedOperationError(f"np.{name}(..., out=...) writes into an array; tracing needs "
+                                        f"pure functions{_where()}: drop out=")
+    extra = {k: v for k, v in kwargs.items() if k not in ("out",) and v is not None}
+    if method == "reduce" and name in _REDUCING_UFUNCS and not set(extra) - {"axis", "keepdims"}:
+        return reduce_(_REDUCING_UFUNCS[name], inputs[0], extra.get("axis", 0), extra.get("keepdims", False))
+    if method != "__call__":
+        raise UnsupportedOperationError(f"np.{name}.{method} is not supported{_where()}")
+    if extra:
+        raise UnsupportedOperationError(f"np.{name}: keyword arguments {sorted(extra)} are not supported{_where()}")
+    if name == "matmul":
+        return matmul(*inputs)
+    if name == "power":
+        return power(*inputs)
+    op = _UFUNCS.get(name)
+    if op is None:
+        raise UnsupportedOperationError(
+            f"np.{name} is not supported by egraph-dsl's tracer{_where()}; "
+            f"supported ufuncs: {', '.join(sorted(_UFUNCS))}"
+        )
+    return elementwise(op, *inputs)
+
+
+def _reduction(op: str) -> Callable[..., LazyArray]:
+    def handler(a: Operand, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False,
+                **kw: Any) -> LazyArray:
+        if dtype is not None:
+            a = astype(a, dtype)
+        return reduce_(op, a, axis, keepdims, {"out": out, **kw})
+    return handler
+
+
+def _min(a: Operand, axis: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> LazyArray:
+    return -reduce_("max", -lift(a), axis, keepdims, {"out": out, **kw})
+
+
+def _where_fn(cond: Operand, x: Operand = None, y: Operand = None) -> LazyArray:
+    if x is None or y is None:
+        raise UnsupportedOperationError(f"np.where with one argument (indices) is not supported{_where()}")
+    return elementwise("where", cond, x, y)
+
+
+def _dot(a: Operand, b: Operand, out: Any = None) -> LazyArray:
+    la, lb = lift(a), lift(b)
+    if la.term.weak or lb.term.weak or la.ndim == 0 or lb.ndim == 0:
+        return elementwise("mul", la, lb)
+    if la.ndim > 2 or lb.ndim > 2:
+        raise UnsupportedOperationError(f"np.dot of arrays with more than 2 dimensions; use np.matmul{_where()}")
+    return matmul(la, lb)
+
+
+def _full_like(a: Operand, fill_value: Any, dtype: Any = None, **kw: Any) -> LazyArray:
+    la = lift(a)
+    dt = dtypes.canonical(dtype if dtype is not None else la.dtype, f"full_like{_where()}: ")
+    return LazyArray(make("broadcast_to", [make("astype", [const(float(fill_value))], dtype=dt)], shape=la.shape))
+
+
+_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
+    np.sum: _reduction("sum"), np.mean: _reduction("mean"), np.max: _reduction("max"),
+    np.amax: _reduction("max"), np.min: _min, np.amin: _min,
+    np.where: _where_fn, np.dot: _dot, np.matmul: matmul, np.transpose: transpose,
+    np.reshape: reshape, np.broadcast_to: broadcast_to, np.trace: trace, np.diagonal: diagonal,
+    np.clip: clip, np.zeros_like: lambda a, dtype=None, **kw: _full_like(a, 0.0, dtype),
+    np.ones_like: lambda a, dtype=None, **kw: _full_like(a, 1.0, dtype), np.full_like: _full_like,
+    np.shape: lambda a: lift(a).shape, np.ndim: lambda a: lift(a).ndim, np.size: lambda a: lift(a).size,
+}
+
+
+# --------------------------------------------------------------------------- tracing
+
+
+def abstract(value: Any, name: str) -> Term:
+    """The input term standing for one argument (arrays, NumPy and Python scalars)."""
+    if isinstance(value, LazyArray):
+        raise TraceError(f"argument {name!r} is already traced")
+    if isinstance(value, bool):
+        return input_(name, (), "bool")
+    if isinstance(value, int):
+        return input_(name, (), "int64")
+    if isinstance(value, float):
+        return input_(name, (), "float64")
+    if isinstance(value, ArraySpec):
+        return input_(name, value.shape, dtypes.canonical(value.dtype, f"argument {name!r}: "))
+    shape = getattr(value, "shape", None)
+    dtype = getattr(value, "dtype", None)
+    if shape is None or dtype is None:
+        raise TraceError(f"argument {name!r} is a {type(value).__name__}; egraph-dsl traces arrays and numbers")
+    return input_(name, tuple(int(s) for s in shape), dtypes.canonical(dtype, f"argument {name!r}: "))
+
+
+class ArraySpec:
+    """Shape and dtype standing for an argument (like jax.ShapeDtypeStruct)."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape: Sequence[int], dtype: Any = np.float64) -> None:
+        self.shape = tuple(int(s) for s in shape)
+        self.dtype = np.dtype(dtype)
+
+    def __repr__(self) -> str:
+        return f"ArraySpec({self.shape}, {self.dtype})"
+
+
+def parameter_names(fn: Callable[..., Any], n: int) -> list[str]:
+    try:
+        params = [p for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    names = [p.name for p in params[:n]]
+    return names + [f"arg{i}" for i in range(len(names), n)]
+
+
+def trace_function(fn: Callable[..., Any], args: Sequence[Any], name: str | None = None) -> Program:
+    """Run ``fn`` on lazy stand-ins for ``args`` and return the program it builds."""
+    names = parameter_names(fn, len(args))
+    inputs = [abstract(a, n) for a, n in zip(args, names, strict=True)]
+    lazy_args = [LazyArray(t, weak_scalar=isinstance(a, (int, float)) and not isinstance(a, bool))
+                 for t, a in zip(inputs, args, strict=True)]
+    with np.errstate(all="ignore"):
+        result = fn(*lazy_args)
+    is_tuple = isinstance(result, (tuple, list))
+    outs = list(result) if is_tuple else [result]
+    terms: list[Term] = []
+    for i, out in enumerate(outs):
+        if isinstance(out, LazyArray):
+            t = out.term
+        elif isinstance(out, (int, float, np.generic)):
+            t = lift(out).term
+        else:
+            raise TraceError(f"{getattr(fn, '__name__', 'function')} returned a {type(out).__name__} "
+                             f"(output {i}); return arrays computed from the arguments")
+        if t.weak:
+            t = make("astype", [t], dtype="float64")
+        terms.append(t)
+    return Program(tuple(inputs), tuple(terms), name or getattr(fn, "__name__", "program"), is_tuple)

@@ -1,0 +1,5 @@
+"""``python -m extract FILE [--method ...] [--time-limit S] [--json]``."""
+
+from .cli import main
+
+raise SystemExit(main())

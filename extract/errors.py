@@ -1,0 +1,34 @@
+"""Exceptions raised by the extractor: bad input, no finite answer, or an internal bug.
+
+All derive from :class:`ExtractionError` (a ``ValueError``) so callers can catch one type.
+Messages name the node or class involved and say what to do about it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ExtractionError",
+    "InvalidExtractionError",
+    "MalformedEGraphError",
+    "NoFiniteExtractionError",
+]
+
+
+class ExtractionError(ValueError):
+    """Base class of every error raised by :mod:`extract`."""
+
+
+class MalformedEGraphError(ExtractionError):
+    """The serialized e-graph is not well formed (dangling child, missing field, NaN cost...)."""
+
+
+class NoFiniteExtractionError(ExtractionError):
+    """A root e-class has no acyclic derivation (every term for it is infinite)."""
+
+
+class InvalidExtractionError(ExtractionError):
+    """A set of choices fails verification: a root or child unchosen, a cycle, a wrong cost.
+
+    Raised by :func:`extract.verify.verify`. When an extractor of this package triggers it,
+    that is a bug in the extractor, never a property of the input.
+    """

@@ -1,0 +1,97 @@
+"""Solve a :class:`~extract.formulation.Formulation` with HiGHS (single thread, warm start)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .formulation import Formulation
+
+__all__ = ["SolverResult", "solve_highs"]
+
+
+@dataclass(frozen=True)
+class SolverResult:
+    """What a MIP backend hands back: values (or None), dual bound, status, proven flag."""
+
+    values: list[float] | None
+    bound: float | None
+    status: str
+    proven_optimal: bool
+    start_accepted: bool | None = None
+
+
+def _new_highs() -> Any:
+    """A ``Highs`` instance, created with file descriptor 1 silenced.
+
+    HiGHS prints its banner to stdout from C++ when constructed, before ``output_flag`` can be
+    set; that would corrupt the CLI's single JSON object.
+    """
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            h = highspy.Highs()  # type: ignore[no-untyped-call]
+            h.setOptionValue("output_flag", False)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    return h
+
+
+def solve_highs(form: Formulation, start: list[float] | None, time_limit: float,
+                seed: int = 0) -> SolverResult:
+    """Run HiGHS on ``form`` with ``start`` as the incumbent."""
+    import highspy
+
+    h = _new_highs()
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("random_seed", seed)
+    h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
+    h.setOptionValue("mip_rel_gap", 0.0)
+    h.setOptionValue("mip_abs_gap", 1e-9)
+    rows = form.rows + form.level_rows()
+    lp = highspy.HighsLp()
+    lp.num_col_ = form.num_cols
+    lp.num_row_ = len(rows)
+    lp.col_cost_ = np.asarray(form.col_cost, dtype=np.float64)
+    lp.col_lower_ = np.asarray(form.col_lower, dtype=np.float64)
+    lp.col_upper_ = np.asarray(form.col_upper, dtype=np.float64)
+    inf = highspy.kHighsInf
+    lp.row_lower_ = np.asarray([max(r[1], -inf) for r in rows], dtype=np.float64)
+    lp.row_upper_ = np.asarray([min(r[2], inf) for r in rows], dtype=np.float64)
+    starts = np.zeros(len(rows) + 1, dtype=np.int32)
+    starts[1:] = np.cumsum([len(r[0]) for r in rows])
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.num_col_ = form.num_cols
+    lp.a_matrix_.num_row_ = len(rows)
+    lp.a_matrix_.start_ = starts
+    lp.a_matrix_.index_ = np.asarray([c for r in rows for c, _ in r[0]], dtype=np.int32)
+    lp.a_matrix_.value_ = np.asarray([v for r in rows for _, v in r[0]], dtype=np.float64)
+    integer, continuous = highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous
+    lp.integrality_ = [integer if flag else continuous for flag in form.col_integer]
+    h.passModel(lp)
+    accepted: bool | None = None
+    if start is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = list(start)
+        sol.value_valid = True
+        accepted = h.setSolution(sol) == highspy.HighsStatus.kOk
+    h.run()
+    status = h.getModelStatus()
+    info = h.getInfo()
+    values: list[float] | None = None
+    if info.primal_solution_status == 2:  # kSolutionStatusFeasible
+        values = list(h.getSolution().col_value)
+    bound = float(info.mip_dual_bound)
+    proven = status == highspy.HighsModelStatus.kOptimal
+    return SolverResult(values=values, bound=bound if np.isfinite(bound) else None,
+                        status=h.modelStatusToString(status), proven_optimal=proven,
+                        start_accepted=accepted)

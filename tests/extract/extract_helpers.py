@@ -1,0 +1,70 @@
+"""Helpers for the extract tests (named uniquely: test dirs are not packages)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+from extract import EGraphModel, from_dict
+from extract.graph import chosen_order
+from extract.verify import verify_choice
+
+settings.register_profile("dev", max_examples=60, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("ci", max_examples=400, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("dev")
+
+DATA = Path("/work/shared/data/egraphs")
+
+
+def make(spec: dict[str, list[tuple[str, Sequence[str], float]]], roots: Sequence[str]
+         ) -> EGraphModel:
+    """Build a model from ``{class: [(op, [child classes], cost), ...]}``; nodes are ``class.i``."""
+    nodes: dict[str, Any] = {}
+    for cls, entries in spec.items():
+        for i, (op, kids, cost) in enumerate(entries):
+            nodes[f"{cls}.{i}"] = {"op": op, "children": [f"{k}.0" for k in kids],
+                                   "eclass": cls, "cost": cost}
+    return from_dict({"nodes": nodes, "root_eclasses": list(roots)})
+
+
+def all_extractions(model: EGraphModel) -> dict[tuple[tuple[int, int], ...], float]:
+    """Every distinct valid extraction (reachable choice map) and its DAG cost, by brute force."""
+    options = [[-1, *model.class_node_lists[c]] for c in range(model.num_classes)]
+    usable = [not s for s in model.subsumed.tolist()]
+    found: dict[tuple[tuple[int, int], ...], float] = {}
+    for combo in itertools.product(*options):
+        if any(n >= 0 and not usable[n] for n in combo):
+            continue
+        order = chosen_order(model, list(combo))
+        if order is None:
+            continue
+        key = tuple(sorted((c, combo[c]) for c in order))
+        if key not in found:
+            found[key] = verify_choice(model, list(combo))[0]
+    return found
+
+
+@st.composite
+def small_egraphs(draw: st.DrawFn, negative: bool = True) -> EGraphModel:
+    """Random e-graphs with up to 5 classes x 3 nodes, cycles, repeats, several roots."""
+    n_classes = draw(st.integers(1, 5))
+    low = -3 if negative and draw(st.booleans()) else 0
+    spec: dict[str, list[tuple[str, list[str], float]]] = {}
+    for c in range(n_classes):
+        entries = []
+        for i in range(draw(st.integers(1, 3))):
+            kids = draw(st.lists(st.integers(0, n_classes - 1), max_size=3))
+            cost = float(draw(st.integers(low, 6)))
+            entries.append((f"op{c}_{i}", [f"c{k}" for k in kids], cost))
+        spec[f"c{c}"] = entries
+    roots = draw(st.lists(st.integers(0, n_classes - 1), min_size=1, max_size=2, unique=True))
+    return make(spec, [f"c{r}" for r in roots])
+
+
