@@ -69,7 +69,7 @@ def _sigmoid(xp: Any, x: Any) -> Any:
 
 def _softplus(xp: Any, x: Any) -> Any:
     """log(1 + exp(x)), accurate for every x (as np.logaddexp(0, x))."""
-    return xp.logaddexp(xp.zeros((), dtype=x.dtype), x)
+    return xp.logaddexp(x.dtype.type(0), x)
 
 
 def _normalize_axis(axis: Axis, ndim: int) -> tuple[int, ...]:

@@ -64,19 +64,38 @@ class Plan:
         return "\n".join(lines)
 
 
+def effective_args(t: Term) -> tuple[Term, ...]:
+    """The arguments a backend really needs: NumPy broadcasts elementwise operands itself.
+
+    ``broadcast_to`` feeding an elementwise op is skipped when another operand already has the
+    full result shape (so the result keeps its shape); the view is then never built.
+    """
+    if not ops.spec(t.op).elementwise or t.op == "astype" or t.shape is None:
+        return t.args
+    full = [a for a in t.args if a.shape == t.shape and a.op != "broadcast_to"]
+    if not full:
+        return t.args
+    return tuple(a.args[0] if a.op == "broadcast_to" and a.args[0].op != "const" else a for a in t.args)
+
+
 def build_plan(program: Program, reuse_buffers: bool = True) -> Plan:
-    """Linearize ``program`` (children first) and assign reusable buffers."""
+    """Linearize ``program`` (children first), drop dead views and assign reusable buffers."""
     terms = program.terms()
+    args_of = {id(t): effective_args(t) for t in terms}
+    needed = {id(o) for o in program.outputs}
+    for t in reversed(terms):
+        if id(t) in needed:
+            needed.update(id(a) for a in args_of[id(t)])
     slot: dict[int, int] = {}
     input_slots: list[tuple[int, str]] = []
     for t in program.inputs:
         slot[id(t)] = len(slot)
         input_slots.append((slot[id(t)], str(t.attr["name"])))
+    body = [t for t in terms if t.op not in ("input", "const") and id(t) in needed]
     # a weak constant gets one slot per dtype it is used in, holding a typed NumPy scalar
     const_slot: dict[tuple[Any, ...], int] = {}
     constants: list[tuple[int, float, str]] = []
-    body = [t for t in terms if t.op not in ("input", "const")]
-    n_const = len({(struct_key(a), operand_dtype(t)) for t in body for a in t.args if a.op == "const"})
+    n_const = len({(struct_key(a), operand_dtype(t)) for t in body for a in args_of[id(t)] if a.op == "const"})
     first_body = len(slot) + n_const
     for i, t in enumerate(body):
         slot[id(t)] = first_body + i
@@ -89,28 +108,31 @@ def build_plan(program: Program, reuse_buffers: bool = True) -> Plan:
             const_slot[key] = len(program.inputs) + len(constants)
             constants.append((const_slot[key], float(a.attr["value"]), key[1]))
         return const_slot[key]
+
     out_slots = {slot[id(o)] for o in program.outputs}
     last_use: dict[int, int] = {}
     for i, t in enumerate(body):
-        for a in t.args:
+        for a in args_of[id(t)]:
             if a.op != "const":
                 last_use[slot[id(a)]] = i
     reusable = {slot[id(t)] for t in body} - out_slots
     free: dict[tuple[Any, ...], list[int]] = {}
-    owner: dict[int, int] = {}  # slot -> buffer slot whose memory it uses
+    owner: dict[int, int] = {}  # slot -> the slot whose (fresh, writable) array it lives in
+    shape_of = {slot[id(t)]: (t.shape, t.dtype) for t in body}
     instructions: list[Instruction] = []
     for i, t in enumerate(body):
         s = slot[id(t)]
+        args = args_of[id(t)]
         buffer = None
         key = (t.shape, t.dtype)
         # inputs whose last use is this instruction may hand their buffer to the output
-        dying = [slot[id(a)] for a in t.args
+        dying = [slot[id(a)] for a in args
                  if a.op != "const" and last_use.get(slot[id(a)]) == i and slot[id(a)] in reusable]
         # only fresh, writable, non-scalar arrays made by elementwise ops are ever written into
         fresh = reuse_buffers and ops.spec(t.op).elementwise and bool(t.shape) and t.op != "astype"
         if fresh:
             for d in dying:
-                if d in owner and (body_shape(body, slot, d)) == key:
+                if d in owner and shape_of[d] == key:
                     buffer = owner[d]
                     dying.remove(d)
                     break
@@ -119,17 +141,12 @@ def build_plan(program: Program, reuse_buffers: bool = True) -> Plan:
             owner[s] = buffer if buffer is not None else s
         for d in dying:
             if d in owner:
-                free.setdefault(body_shape(body, slot, d), []).append(owner[d])
-        instructions.append(Instruction(t.op, tuple(arg_slot(a, t) for a in t.args), s, t.attrs, t.shape,
+                free.setdefault(shape_of[d], []).append(owner[d])
+        instructions.append(Instruction(t.op, tuple(arg_slot(a, t) for a in args), s, t.attrs, t.shape,
                                         t.dtype, operand_dtype(t), buffer))
     return Plan(tuple(input_slots), tuple(constants), tuple(instructions),
                 tuple(slot[id(o)] for o in program.outputs), tuple(o.dtype or "float64" for o in program.outputs),
                 first_body + len(body), program.output_tuple, program.name)
-
-
-def body_shape(body: Sequence[Term], slot: dict[int, int], s: int) -> tuple[Any, ...]:
-    t = body[s - (len(slot) - len(body))]
-    return (t.shape, t.dtype)
 
 
 def struct_key(t: Term) -> bytes:

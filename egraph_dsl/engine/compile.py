@@ -104,13 +104,25 @@ def compile_rule(rule: Rule, ruleset: str, rule_id: str, scope: str | None = Non
         body = action_expr(rule.rhs, lets, names, scope)
         rhs = f"(BroadcastTo (Astype {body} dt) sh)"
     else:
-        if rhs_vars < lhs_vars:
-            # dropping variables must not turn an array into a weak constant
-            atoms += [f"(Strong {var_name(v)})" for v in sorted(rhs_vars)]
+        # dropping variables must not turn an array into a weak constant, and a variable placed
+        # under a non-elementwise op must be an array (weak constants live only in elementwise ops)
+        strong = set(rhs_vars) if rhs_vars < lhs_vars else set()
+        strong |= _under_structural_ops(rule.rhs)
+        atoms += [f"(Strong {var_name(v)})" for v in sorted(strong)]
         rhs = action_expr(rule.rhs, lets, names, scope)
     actions = lets + [f"(union {root} {rhs})"]
     return (f"(rule ({' '.join(atoms)})\n      ({' '.join(actions)})\n      "
             f":ruleset {ruleset} :name {string(rule_id)})")
+
+
+def compile_probe(rule: Rule, ruleset: str, rule_id: str, scope: str | None = None) -> str:
+    """The rule's query with a no-op action: running it counts the matches the rule would apply.
+
+    (A rule with no action at all is counted differently by egglog, so the action is a trivial union.)
+    """
+    text = compile_rule(rule, ruleset, rule_id, scope)
+    query_end = text.index("\n")
+    return f"{text[:query_end]}\n      ((union root root))\n      :ruleset {ruleset} :name {string(rule_id)})"
 
 
 def _shape_anchor(lhs: Pattern) -> str | None:
@@ -123,3 +135,12 @@ def _shape_anchor(lhs: Pattern) -> str | None:
         if isinstance(p, Op) and ops.spec(p.op).elementwise and p.op != "astype":
             stack.extend(p.args[1:] if p.op == "where" else p.args)
     return None
+
+
+def _under_structural_ops(p: Pattern) -> set[str]:
+    """Variables that are direct arguments of a non-elementwise op in ``p``."""
+    out: set[str] = set()
+    for node in p.walk():
+        if isinstance(node, Op) and not ops.spec(node.op).elementwise:
+            out |= {a.name for a in node.args if isinstance(a, Var)}
+    return out

@@ -23,7 +23,7 @@ from .. import ops
 from ..errors import ConstantConflictError, SaturationError
 from ..registry import RuleSet
 from ..term import Term, postorder
-from .compile import compile_rule
+from .compile import compile_probe, compile_rule
 from .encode import decode_attr, tsv_cell
 from .limits import Limits, StopReason
 from .report import RunReport
@@ -38,6 +38,16 @@ class ENode:
     attrs: tuple[tuple[str, Any], ...]
     children: tuple[str, ...]  # e-class ids
     eclass: str
+
+
+@dataclass
+class _CompiledRuleset:
+    ruleset: RuleSet
+    names: list[str]  # egglog ruleset applying each rule
+    probes: list[str]  # each rule's query with no action, for a fresh probe ruleset
+    growth: list[int]  # e-nodes a match may add (op nodes on the right side)
+    rule_of: dict[str, str]  # egglog rule name -> rule name
+    combined: dict[tuple[str, ...], str]
 
 
 @dataclass(frozen=True)
@@ -64,7 +74,7 @@ class EGraph:
         self._handles: dict[Term, int] = {}
         self._next_handle = 0
         self._ids = itertools.count()
-        self._compiled: dict[tuple[str, str | None, int], str] = {}
+        self._saved_handles: list[tuple[dict[Term, int], int]] = []  # Python side of push/pop
 
     # ------------------------------------------------------------------ plumbing
     def _run(self, program: str) -> list[Any]:
@@ -79,10 +89,15 @@ class EGraph:
         return sum(n for name, n in out.sizes if name in _OP_EGG)  # type: ignore[attr-defined]
 
     def push(self) -> None:
+        """Save the e-graph (egglog push) and which terms have Node handles, for an exact pop."""
         self._run("(push)")
+        self._saved_handles.append((dict(self._handles), self._next_handle))
 
     def pop(self) -> None:
+        """Restore the e-graph and the handle table to the last push."""
         self._run("(pop)")
+        if self._saved_handles:
+            self._handles, self._next_handle = self._saved_handles.pop()
 
     # -------------------------------------------------------------------- loading
     def handle(self, term: Term) -> int:
@@ -125,16 +140,47 @@ class EGraph:
         return {t: self._handles[t] for t in new}
 
     # ---------------------------------------------------------------------- rules
-    def _ensure_ruleset(self, ruleset: RuleSet, scope_relation: str | None) -> tuple[str, dict[str, str]]:
-        egg_name = f"rs{next(self._ids)}"
-        rule_ids: dict[str, str] = {}
-        lines = [f"(ruleset {egg_name})"]
-        for rule in ruleset.rules:
-            rule_id = f"{egg_name}/{rule.name}"
-            rule_ids[rule_id] = rule.name
-            lines.append(compile_rule(rule, egg_name, rule_id, scope_relation))
+    def _compile_ruleset(self, ruleset: RuleSet, scope_relation: str | None) -> _CompiledRuleset:
+        """One egglog ruleset per rule, so rules can be scheduled one by one, plus probe queries."""
+        key = next(self._ids)
+        lines: list[str] = []
+        names: list[str] = []
+        probes: list[str] = []
+        rule_of: dict[str, str] = {}
+        for i, rule in enumerate(ruleset.rules):
+            egg = f"rs{key}_{i}"
+            names.append(egg)
+            rule_of[f"{egg}/apply"] = rule.name
+            lines.append(f"(ruleset {egg})")
+            lines.append(compile_rule(rule, egg, f"{egg}/apply", scope_relation))
+            probes.append(compile_probe(rule, "{ruleset}", f"{egg}/probe", scope_relation))
         self._run("\n".join(lines))
-        return egg_name, rule_ids
+        # e-nodes one probed match may cost: the right side's op nodes, times the left side's op
+        # nodes (egglog's semi-naive evaluation may apply a match once per changed atom)
+        growth = [max(1, _op_nodes(rule.rhs)) * max(1, _op_nodes(rule.lhs)) for rule in ruleset.rules]
+        return _CompiledRuleset(ruleset, names, probes, growth, rule_of, {})
+
+    def _count_matches(self, compiled: _CompiledRuleset, active: list[int]) -> dict[int, int]:
+        """All current matches of each active rule: fresh probe rules have no semi-naive history."""
+        name = f"probe{next(self._ids)}"
+        body = "\n".join(compiled.probes[i].replace("{ruleset}", name) for i in active)
+        (out,) = self._run(f"(ruleset {name})\n{body}\n(run {name} 1)")[-1:]
+        counts = dict.fromkeys(active, 0)
+        for k, n in out.report.num_matches_per_rule.items():
+            if k.endswith("/probe"):
+                counts[int(k.split("/")[0].rsplit("_", 1)[1])] = n
+        return counts
+
+    def _combined(self, compiled: _CompiledRuleset, members: tuple[str, ...]) -> str:
+        """An egglog ruleset running ``members`` together in one iteration (cached)."""
+        if len(members) == 1:
+            return members[0]
+        name = compiled.combined.get(members)
+        if name is None:
+            name = f"{members[0]}_c{len(compiled.combined)}"
+            self._run(f"(unstable-combined-ruleset {name} {' '.join(members)})")
+            compiled.combined[members] = name
+        return name
 
     def new_scope(self, terms: Iterable[Term]) -> str:
         """A scope relation seeded with the e-classes of ``terms`` (loaded first if needed)."""
@@ -145,49 +191,114 @@ class EGraph:
         self._run(f"(relation {name} (Term))\n{seeds}")
         return name
 
-    def run(self, ruleset: RuleSet, limits: Limits | None = None, scope: str | None = None) -> RunReport:
-        """Saturate with ``ruleset`` until saturated or a limit is hit, one iteration at a time.
+    def run(self, ruleset: RuleSet, limits: Limits | None = None, scope: str | None = None,
+            match_limit: int | None = None, ban_length: int = 3) -> RunReport:
+        """Saturate with ``ruleset`` until saturated or a limit is hit.
 
-        After each iteration the constant-conflict check runs; a conflict stops the run with an
-        error naming the rules that fired in that iteration.
+        Each iteration first counts every rule's new matches (a probe that changes nothing), then
+        runs the rules that fit, as egg's backoff scheduler does: a rule matching more than its
+        budget is banned for a few iterations (budget and ban double each time), and the rules run
+        together may not add more e-nodes than the node limit leaves. After each iteration the
+        constant-conflict check runs; a conflict stops the run with an error naming the rules
+        that fired in that iteration.
         """
         limits = limits or Limits()
-        egg_name, rule_ids = self._ensure_ruleset(ruleset, scope)
+        compiled = self._compile_ruleset(ruleset, scope)
+        rules = ruleset.rules
+        base_limit = match_limit or max(100, limits.nodes // 50)
+        bans = [0] * len(rules)
+        consumed = [0] * len(rules)
+        banned_until = [0] * len(rules)
         start = time.perf_counter()
         before = self.size()
         sizes: list[int] = []
-        matches: dict[str, int] = {r.name: 0 for r in ruleset.rules}
-        reason = StopReason.ITERATION_LIMIT
+        matches: dict[str, int] = {r.name: 0 for r in rules}
         iterations = 0
         size = before
-        while iterations < limits.iterations:
+        reason = StopReason.ITERATION_LIMIT
+        while True:
+            if iterations >= limits.iterations:
+                reason = StopReason.ITERATION_LIMIT
+                break
             if size >= limits.nodes:
                 reason = StopReason.NODE_LIMIT
                 break
             if time.perf_counter() - start >= limits.seconds:
                 reason = StopReason.TIME_LIMIT
                 break
-            outputs = self._run(f"(run-schedule (run {egg_name}) (saturate (run {ANALYSIS})))")
+            # pending work of a rule = its matches now minus those it had when it last ran (egg's
+            # backoff scheduler searches before it applies; egglog cannot, so we count first)
+            active = [i for i in range(len(rules)) if banned_until[i] <= iterations]
+            counts = self._count_matches(compiled, active) if active else {}
+            # (unions can shrink a count while new matches appear: any change counts as pending)
+            pending = {i: max(n - consumed[i], 1) for i, n in counts.items() if n != consumed[i]}
+            budget = limits.nodes - size
+            group: list[int] = []  # small rules, run together
+            solo: list[int] = []  # rules whose growth matters, each re-counted and run alone
+            group_cost = 0
+            for i in sorted(pending, key=lambda j: (pending[j], j)):
+                if pending[i] > base_limit << bans[i]:
+                    banned_until[i] = iterations + 1 + (ban_length << bans[i])
+                    bans[i] += 1
+                    continue
+                cost = pending[i] * compiled.growth[i]
+                if group_cost + cost <= budget // 10:
+                    group_cost += cost
+                    group.append(i)
+                    consumed[i] = counts[i]
+                else:
+                    solo.append(i)
             iterations += 1
-            report = outputs[-1].report
-            fired_now = {}
-            for rule_id, n in report.num_matches_per_rule.items():
-                if rule_id in rule_ids:
-                    matches[rule_ids[rule_id]] += n
-                    if n:
-                        fired_now[rule_ids[rule_id]] = n
+            fired_now: dict[str, int] = {}
+            ran = False
+            if group:
+                name = self._combined(compiled, tuple(compiled.names[i] for i in sorted(group)))
+                self._apply(name, compiled, matches, fired_now)
+                ran = True
+            deferred = False
+            for i in solo:
+                if time.perf_counter() - start >= limits.seconds:
+                    break
+                # rules in one egglog run see each other's new nodes, so count again right before
+                now = self._count_matches(compiled, [i])[i]
+                size = self.size()
+                cost = max(now - consumed[i], 1) * compiled.growth[i]
+                if now - consumed[i] > base_limit << bans[i]:
+                    banned_until[i] = iterations + (ban_length << bans[i])
+                    bans[i] += 1
+                    continue
+                if cost > limits.nodes - size:
+                    deferred = True
+                    continue
+                consumed[i] = now
+                self._apply(compiled.names[i], compiled, matches, fired_now)
+                ran = True
+            if not ran:
+                if deferred:
+                    reason = StopReason.NODE_LIMIT  # the next step would pass the node limit
+                    break
+                if any(b > iterations for b in banned_until):
+                    sizes.append(size)
+                    continue  # only banned rules have work left: wait for their bans to pass
+                reason = StopReason.SATURATED
+                break
             self._check_conflicts(fired_now)
             size = self.size()
             sizes.append(size)
-            if not _updated(report, rule_ids):
-                reason = StopReason.SATURATED
-                break
-        else:
-            reason = StopReason.ITERATION_LIMIT
         if reason is StopReason.ITERATION_LIMIT and size >= limits.nodes:
             reason = StopReason.NODE_LIMIT
         return RunReport(ruleset.name, reason, iterations, time.perf_counter() - start, before, size,
                          matches, tuple(sizes))
+
+    def _apply(self, egg_ruleset: str, compiled: _CompiledRuleset, matches: dict[str, int],
+               fired: dict[str, int]) -> None:
+        """Run one egglog ruleset once, then the analyses; add up what each rule matched."""
+        outputs = self._run(f"(run-schedule (run {egg_ruleset}) (saturate (run {ANALYSIS})))")
+        for rule_id, n in outputs[0].report.num_matches_per_rule.items():
+            rule_name = compiled.rule_of.get(rule_id)
+            if rule_name is not None and n:
+                matches[rule_name] += n
+                fired[rule_name] = fired.get(rule_name, 0) + n
 
     def _check_conflicts(self, fired: dict[str, int]) -> None:
         (out,) = self._run("(print-size ConstConflict)")
@@ -225,8 +336,8 @@ class EGraph:
         return Snapshot(nodes, classes, handle_class, shapes, dtypes_)
 
 
-def _updated(report: Any, rule_ids: dict[str, str]) -> bool:
-    return bool(report.updated)
+def _op_nodes(p: Any) -> int:
+    return sum(1 for q in p.walk() if hasattr(q, "op"))
 
 
 def _size_of(out: Any) -> int:
@@ -243,43 +354,51 @@ def _conflict_text(rows: Sequence[Any]) -> str:
 
 
 def _class_types(nodes: dict[str, ENode], inputs: dict[str, Term]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Shape and dtype of every e-class, by a worklist over nodes whose children are typed.
+    """Shape and dtype of every e-class, typing each e-node once its children's classes are typed.
 
     A class whose nodes disagree on shape or dtype can only come from an unsound rule.
     """
     shapes: dict[str, Any] = {}
     dtypes_: dict[str, Any] = {}
     parents: dict[str, list[str]] = {}
+    waiting: dict[str, int] = {}
+    ready: list[str] = []
     for nid, n in nodes.items():
-        for c in n.children:
+        kids = set(n.children)
+        waiting[nid] = len(kids)
+        for c in kids:
             parents.setdefault(c, []).append(nid)
-    work = [nid for nid, n in nodes.items() if not n.children]
-    done: set[str] = set()
-    while work:
-        nid = work.pop()
-        if nid in done:
-            continue
+        if not kids:
+            ready.append(nid)
+    memo: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+    while ready:
+        nid = ready.pop()
         n = nodes[nid]
-        if any(c not in shapes for c in n.children):
-            continue
-        done.add(nid)
-        attrs = dict(n.attrs)
-        try:
-            if n.op == "input":
-                t = inputs[str(attrs["name"])]
-                shape, dtype = t.shape, t.dtype
-            else:
-                shape = ops.infer_shape(n.op, tuple(shapes[c] for c in n.children), attrs)
-                dtype = ops.infer_dtype(n.op, tuple(dtypes_[c] for c in n.children), attrs)
-        except Exception as exc:
-            raise SaturationError(f"an e-node {n.op} is ill-typed after rewriting ({exc}); a rule that fired "
-                                  "changes shapes or dtypes and is unsound") from None
+        if n.op == "input":
+            t = inputs[str(dict(n.attrs)["name"])]
+            typed = (t.shape, t.dtype)
+        else:
+            kid_shapes = tuple(shapes[c] for c in n.children)
+            kid_dtypes = tuple(dtypes_[c] for c in n.children)
+            key = (n.op, n.attrs, kid_shapes, kid_dtypes)
+            typed = memo.get(key)  # type: ignore[assignment]
+            if typed is None:
+                attrs = dict(n.attrs)
+                try:
+                    typed = (ops.infer_shape(n.op, kid_shapes, attrs), ops.infer_dtype(n.op, kid_dtypes, attrs))
+                except Exception as exc:
+                    raise SaturationError(f"an e-node {n.op} is ill-typed after rewriting ({exc}); a rule that "
+                                          "fired changes shapes or dtypes and is unsound") from None
+                memo[key] = typed
         if n.eclass in shapes:
-            if (shapes[n.eclass], dtypes_[n.eclass]) != (shape, dtype):
+            if (shapes[n.eclass], dtypes_[n.eclass]) != typed:
                 raise SaturationError(
                     f"e-class {n.eclass} holds values of type {shapes[n.eclass]}/{dtypes_[n.eclass]} and "
-                    f"{shape}/{dtype} (via {n.op}): a rule that fired changes shapes or dtypes and is unsound")
+                    f"{typed[0]}/{typed[1]} (via {n.op}): a rule that fired changes shapes or dtypes and is unsound")
             continue
-        shapes[n.eclass], dtypes_[n.eclass] = shape, dtype
-        work.extend(parents.get(n.eclass, ()))
+        shapes[n.eclass], dtypes_[n.eclass] = typed
+        for parent in parents.get(n.eclass, ()):
+            waiting[parent] -= 1
+            if waiting[parent] == 0:
+                ready.append(parent)
     return shapes, dtypes_

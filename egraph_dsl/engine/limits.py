@@ -19,7 +19,7 @@ class StopReason(Enum):
 class Limits:
     """Upper bounds for one saturation run; every one of them is enforced."""
 
-    nodes: int = 20_000
+    nodes: int = 10_000
     iterations: int = 30
     seconds: float = 2.0
 

@@ -1,0 +1,79 @@
+"""The ``egraph-dsl`` command: demo, extract, check-rules, prove, show, rulesets."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import main
+
+    return main()
+
+
+def _extract(args: argparse.Namespace) -> int:
+    from extract.cli import run
+
+    return run(args)
+
+
+def _check_rules(rest: Sequence[str]) -> int:
+    from proofs.cli import check_rules_main
+
+    return check_rules_main(list(rest))
+
+
+def _prove(rest: Sequence[str]) -> int:
+    from proofs.cli import prove_main
+
+    return prove_main(list(rest))
+
+
+def _show(rest: Sequence[str]) -> int:
+    from .viz import show_main
+
+    return show_main(list(rest))
+
+
+def _rulesets(args: argparse.Namespace) -> int:
+    import rulesets  # noqa: F401
+
+    from .registry import default_registry
+
+    for rs in default_registry:
+        print(f"{rs.name:12s} {len(rs.rules):3d} rules  tags: {', '.join(sorted(rs.tags))}  {rs.doc}")
+        if args.verbose:
+            for r in rs.rules:
+                print(f"    {r}")
+    return 0
+
+
+_PASSTHROUGH = {"check-rules": _check_rules, "prove": _prove, "show": _show}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in _PASSTHROUGH:
+        return _PASSTHROUGH[argv[0]](argv[1:])
+    parser = argparse.ArgumentParser(prog="egraph-dsl", description="equality saturation for NumPy programs")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("demo", help="optimize the reactivity model and compare with naive NumPy").set_defaults(run=_demo)
+    from extract.cli import add_arguments
+
+    p = sub.add_parser("extract", help="extract the cheapest program from an egraph-serialize JSON file")
+    add_arguments(p)
+    p.set_defaults(run=_extract)
+    p = sub.add_parser("rulesets", help="list the registered rulesets")
+    p.add_argument("-v", "--verbose", action="store_true", help="list every rule")
+    p.set_defaults(run=_rulesets)
+    for name, text in (("check-rules", "property-test rules"), ("prove", "prove rules with z3"),
+                       ("show", "draw a program as SVG/DOT")):
+        sub.add_parser(name, help=f"{text} (see egraph-dsl {name} --help)")
+    args = parser.parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
