@@ -31,12 +31,12 @@ C_TYPES: dict[str, str] = {
 PREAMBLE = r"""
 #define EGD_LOGE2 0.693147180559945309417232121458176568
 #define EGD_LOGE2F 0.693147180559945309417232121458176568f
-EGD_FN double fmax_nan(double a, double b) { return (a >= b || isnan(a)) ? a : b; }
-EGD_FN float fmax_nan(float a, float b) { return (a >= b || isnan(a)) ? a : b; }
+EGD_FN double fmax_nan(double a, double b) { return (a > b || isnan(a)) ? a : b; }
+EGD_FN float fmax_nan(float a, float b) { return (a > b || isnan(a)) ? a : b; }
 EGD_FN long long fmax_nan(long long a, long long b) { return a >= b ? a : b; }
 EGD_FN int fmax_nan(int a, int b) { return a >= b ? a : b; }
-EGD_FN double fmin_nan(double a, double b) { return (a <= b || isnan(a)) ? a : b; }
-EGD_FN float fmin_nan(float a, float b) { return (a <= b || isnan(a)) ? a : b; }
+EGD_FN double fmin_nan(double a, double b) { return (a < b || isnan(a)) ? a : b; }
+EGD_FN float fmin_nan(float a, float b) { return (a < b || isnan(a)) ? a : b; }
 EGD_FN long long fmin_nan(long long a, long long b) { return a <= b ? a : b; }
 EGD_FN int fmin_nan(int a, int b) { return a <= b ? a : b; }
 EGD_FN double sigmoid_(double x) {
@@ -130,7 +130,7 @@ def generate(plan: Plan, group: FusedGroup, target: Target = "cuda") -> KernelSo
     params = _params(plan, group, target)
     body = _body(plan, group)
     if mode == "elementwise":
-        text = _elementwise(group.name, params + ["const long long n"], body, target)
+        text = _elementwise(group.name, [*params, "const long long n"], body, target)
         entries: tuple[str, ...] = (group.name,)
     else:
         text, entries = _reduction(plan, group, params, body, target, mode, split)
@@ -251,7 +251,7 @@ def _reduction(plan: Plan, group: FusedGroup, params: list[str], body: list[str]
     assert red is not None
     ctype, identity, combine, post, source = _reduce_parts(plan, group)
     restrict = " __restrict__" if target == "cuda" else ""
-    sig = ",\n    ".join(params + [f"{ctype}*{restrict} result"])
+    sig = ",\n    ".join([*params, f"{ctype}*{restrict} result"])
     name = group.name
     index = f"const long long i = (o * {red.reduced}LL + r) * {red.inner}LL + q;"
     step = f"acc = {combine.format('acc', source)};"
@@ -262,8 +262,8 @@ def _reduction(plan: Plan, group: FusedGroup, params: list[str], body: list[str]
                       f"        result[oi] = {post.format('acc')};\n")
         split_oi = f"        const long long o = oi / {red.inner}LL, q = oi % {red.inner}LL;\n"
         if target == "host":
-            return (f'extern "C" void {name}(\n    {sig}) {{\n'
-                    f"    for (long long oi = 0; oi < {red.n_out}LL; ++oi) {{\n{split_oi}{inner_loop}    }}\n}}\n"), (name,)
+            outer_loop = f"    for (long long oi = 0; oi < {red.n_out}LL; ++oi) {{\n"
+            return f'extern "C" void {name}(\n    {sig}) {{\n{outer_loop}{split_oi}{inner_loop}    }}\n}}\n', (name,)
         return (f'extern "C" __global__ void __launch_bounds__({BLOCK}) {name}(\n    {sig}) {{\n'
                 "    const long long oi = (long long)blockIdx.x * blockDim.x + threadIdx.x;\n"
                 f"    if (oi < {red.n_out}LL) {{\n{split_oi}{inner_loop}    }}\n}}\n"), (name,)
@@ -271,14 +271,16 @@ def _reduction(plan: Plan, group: FusedGroup, params: list[str], body: list[str]
     tree = (f"    __shared__ {ctype} shared[{BLOCK}];\n"
             "    shared[threadIdx.x] = acc;\n    __syncthreads();\n"
             f"    for (int s = {BLOCK // 2}; s > 0; s >>= 1) {{\n"
-            f"        if (threadIdx.x < s) shared[threadIdx.x] = {combine.format('shared[threadIdx.x]', 'shared[threadIdx.x + s]')};\n"
+            "        if (threadIdx.x < s) shared[threadIdx.x] = "
+            f"{combine.format('shared[threadIdx.x]', 'shared[threadIdx.x + s]')};\n"
             "        __syncthreads();\n    }\n")
     final = post.format("shared[0]") if split == 1 else "shared[0]"
     main = (f'extern "C" __global__ void __launch_bounds__({BLOCK}) {name}(\n    {sig}) {{\n'
             f"    const long long oi = blockIdx.x / {split}LL, part = blockIdx.x % {split}LL;\n"
             f"    const long long o = oi / {red.inner}LL, q = oi % {red.inner}LL;\n"
             f"    {ctype} acc = {identity};\n"
-            f"    for (long long r = part * {BLOCK}LL + threadIdx.x; r < {red.reduced}LL; r += {split * BLOCK}LL) {{\n"
+            f"    for (long long r = part * {BLOCK}LL + threadIdx.x; r < {red.reduced}LL;"
+            f" r += {split * BLOCK}LL) {{\n"
             f"{_indent(loop, 2)}    }}\n{tree}"
             f"    if (threadIdx.x == 0) result[blockIdx.x] = {final};\n}}\n")
     if split == 1:

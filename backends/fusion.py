@@ -126,20 +126,31 @@ def reduction_fusable(ins: Instruction, plan_shape: tuple[int, ...] | None) -> b
     return axis is None or len(axis) == 1
 
 
-def _slot_info(plan: Plan) -> tuple[dict[int, int], dict[int, tuple[tuple[int, ...] | None, str | None]]]:
-    """Producer instruction index and (shape, dtype) of every slot."""
+ArgShapes = dict[int, tuple[int, ...]]
+
+
+def _slot_info(plan: Plan, arg_shapes: ArgShapes | None = None
+               ) -> tuple[dict[int, int], dict[int, tuple[tuple[int, ...] | None, str | None]]]:
+    """Producer instruction index and (shape, dtype) of every slot.
+
+    A plan records no argument shapes; ``arg_shapes`` (slot -> shape) gives them, otherwise an
+    argument is assumed to have the shape of the first elementwise op reading it.
+    """
     producer = {ins.output: i for i, ins in enumerate(plan.instructions)}
     info: dict[int, tuple[tuple[int, ...] | None, str | None]] = {
         ins.output: (ins.shape, ins.dtype) for ins in plan.instructions}
     for slot, _value, dtype in plan.constants:
         info[slot] = (None, dtype)
-    # a plan records no argument types; an argument read by an elementwise op has its shape
     arguments = {slot for slot, _name in plan.input_slots}
     for ins in plan.instructions:
         if ops.spec(ins.op).elementwise and ins.shape is not None:
             for pos, s in enumerate(ins.inputs):
                 if s in arguments and s not in info:
-                    info[s] = (ins.shape, _operand_dtype_at(ins, pos))
+                    shape = arg_shapes.get(s, ins.shape) if arg_shapes is not None else ins.shape
+                    info[s] = (tuple(shape), _operand_dtype_at(ins, pos))
+    for s, shape in (arg_shapes or {}).items():
+        if s not in info:
+            info[s] = (tuple(shape), None)
     return producer, info
 
 
@@ -158,10 +169,13 @@ def slot_layouts(plan: Plan, info: dict[int, tuple[tuple[int, ...] | None, str |
     return layouts
 
 
-def fuse(plan: Plan, min_group: int = 1) -> Schedule:
-    """Group ``plan``'s instructions into fused kernels and single steps, in a valid order."""
+def fuse(plan: Plan, arg_shapes: ArgShapes | None = None, min_group: int = 1) -> Schedule:
+    """Group ``plan``'s instructions into fused kernels and single steps, in a valid order.
+
+    ``arg_shapes`` maps argument slots to their shapes (see :func:`_slot_info`).
+    """
     instrs = plan.instructions
-    producer, info = _slot_info(plan)
+    producer, info = _slot_info(plan, arg_shapes)
     const_slots = {slot for slot, _v, _d in plan.constants}
     consumers: dict[int, list[int]] = {}
     for i, ins in enumerate(instrs):
@@ -256,28 +270,22 @@ def _make_group(plan: Plan, name: str, member_list: list[int], red_index: int | 
     ms = tuple(sorted(member_list))
     member_slots = {instrs[m].output for m in ms}
     closing = set(ms) | ({red_index} if red_index is not None else set())
-    inputs: list[KernelInput] = []
-    seen: set[tuple[int, str]] = set()
+    inputs: list[tuple[int, str]] = []  # (slot, dtype) read from outside the group
     readers = [instrs[m] for m in ms] + ([instrs[red_index]] if red_index is not None else [])
     for ins in readers:
         for pos, s in enumerate(ins.inputs):
             if s in member_slots or s in const_slots:
                 continue
-            shape, dtype = info.get(s, (None, None))
+            dtype = info.get(s, (None, None))[1]
             if dtype is None:  # a weak value computed at run time: given the consumer's dtype
-                dtype = ins.dtype if ins.op in FUSABLE_REDUCTIONS else _operand_dtype_at(ins, pos)
-            key = (s, dtype)
-            if key in seen:
-                continue
-            seen.add(key)
-            layout = layouts.get(s, Layout.FLAT)
-            if shape is None or shape == ():
-                layout = Layout.SCALAR
-            inputs.append(KernelInput(s, dtype, layout))
+                dtype = (ins.dtype or "float64") if ins.op in FUSABLE_REDUCTIONS else _operand_dtype_at(ins, pos)
+            if (s, dtype) not in inputs:
+                inputs.append((s, dtype))
     outputs = tuple(instrs[m].output for m in ms
                     if instrs[m].output in returned
                     or any(c not in closing for c in consumers.get(instrs[m].output, ())))
     reduction = None
+    group_shape = tuple(instrs[ms[-1]].shape or ()) if ms else None
     if red_index is not None:
         red = instrs[red_index]
         src_shape = info[red.inputs[0]][0] or ()
@@ -288,10 +296,20 @@ def _make_group(plan: Plan, name: str, member_list: list[int], red_index: int | 
             a = axis[0]
             outer, reduced, inner = math.prod(src_shape[:a]), src_shape[a], math.prod(src_shape[a + 1:])
         reduction = Reduction(red_index, red.op, red.inputs[0], outer, reduced, inner)
-        shape = tuple(src_shape)
-    else:
-        shape = tuple(instrs[ms[-1]].shape or ())
-    return FusedGroup(name, ms, shape, tuple(inputs), outputs, reduction)
+        group_shape = tuple(src_shape)
+    assert group_shape is not None
+    # elementwise operands broadcast NumPy-style: smaller shapes are read through strides
+    placed = []
+    for s, dtype in inputs:
+        shape = info.get(s, (None, None))[0]
+        if shape is None or shape == ():
+            layout = Layout.SCALAR
+        elif tuple(shape) != group_shape:
+            layout = Layout.STRIDED
+        else:
+            layout = layouts.get(s, Layout.FLAT)
+        placed.append(KernelInput(s, dtype, layout))
+    return FusedGroup(name, ms, group_shape, tuple(placed), outputs, reduction)
 
 
 def _operand_dtype_at(ins: Instruction, position: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -11,14 +12,10 @@ from egraph_dsl import ops
 from egraph_dsl.errors import SignatureError
 from egraph_dsl.plan import Instruction, Plan
 
-# ufuncs that accept out=: the fast path for elementwise instructions
-_UFUNC_OUT: dict[str, Callable[..., Any]] = {
-    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide, "pow": np.power,
-    "maximum": np.maximum, "minimum": np.minimum, "logaddexp": np.logaddexp, "neg": np.negative,
-    "abs": np.absolute, "sqrt": np.sqrt, "square": np.square, "exp": np.exp, "log": np.log,
-    "log1p": np.log1p, "expm1": np.expm1, "tanh": np.tanh,
-    "less": np.less, "less_equal": np.less_equal, "greater": np.greater,
-    "greater_equal": np.greater_equal, "equal": np.equal, "not_equal": np.not_equal,
+# 0-d float instructions: NumPy scalar operators give the ufunc's result without its call overhead
+_SCALAR_OPS: dict[str, Callable[..., Any]] = {
+    "add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv,
+    "neg": operator.neg, "square": lambda a: a * a,
 }
 
 
@@ -36,7 +33,19 @@ class NumpyExecutable:
         spec = ops.spec(ins.op)
         attrs = ins.attr
         inputs, out, buf = ins.inputs, ins.output, ins.buffer
-        ufunc = _UFUNC_OUT.get(ins.op)
+        ufunc = getattr(np, spec.ufunc) if spec.ufunc else None
+        scalar_op = _SCALAR_OPS.get(ins.op)
+        if scalar_op is not None and ins.shape == () and ins.dtype in ("float64", "float32"):
+            a0 = inputs[0]
+            if len(inputs) == 1:
+                def run_scalar1(v: list[Any]) -> None:
+                    v[out] = scalar_op(v[a0])
+                return run_scalar1
+            a1 = inputs[1]
+
+            def run_scalar2(v: list[Any]) -> None:
+                v[out] = scalar_op(v[a0], v[a1])
+            return run_scalar2
         if ufunc is not None and buf is not None:
             def run_into(v: list[Any]) -> None:
                 v[out] = ufunc(*[v[i] for i in inputs], out=v[buf])

@@ -1,7 +1,8 @@
 """Run every extractor on the sample e-graphs; print cost, ratio to ref_best, gap, time.
 
 Usage: ``python benchmarks/bench_extract.py [--time-limit 20] [--data DIR] [--methods ...]``.
-Also times loading and greedy DAG on a synthetic e-graph of ``--synthetic`` nodes.
+Also times loading and greedy DAG on a synthetic e-graph of ``--synthetic`` nodes
+(``--synthetic-kind program``: saturated-program-like; ``layered``: long-chain stress case).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import csv
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +21,10 @@ from extract import EGraphModel
 DATA = Path("/work/shared/data/egraphs")
 
 
-def synthetic(n_nodes: int, seed: int = 0) -> EGraphModel:
-    """Layered random e-graph (~3 nodes per class, 1-3 children below, some back edges)."""
+def layered(n_nodes: int, seed: int = 0) -> EGraphModel:
+    """Stress graph: layered random e-graph (~3 nodes per class, 1-3 children drawn uniformly
+    from the 500 classes below, 2% back edges). Its terms are long chains, so cost sets
+    cover most of the graph: a worst case for greedy DAG, unlike saturated programs."""
     rng = np.random.default_rng(seed)
     n_classes = n_nodes // 3
     node_class = np.minimum(np.arange(n_nodes) // 3, n_classes - 1)
@@ -42,13 +46,118 @@ def synthetic(n_nodes: int, seed: int = 0) -> EGraphModel:
         roots=[n_classes - 1])
 
 
+def program(n_nodes: int, seed: int = 0) -> EGraphModel:
+    """A saturated-e-graph-like DAG of about ``n_nodes`` nodes, ~3 nodes per class.
+
+    The program is a random term tree (random size splits, so depth grows like log n) over
+    a few shared variables, with common subexpressions (8% of child edges point to an
+    earlier subterm). Every compound class then gets rewrite alternatives, like commutation
+    (same children), associativity / distribution (children mixing the class's children and
+    grandchildren) and simplification (a unary node over a grandchild); 1% of alternatives
+    point back to the parent class, which makes cycles as ``x = x * 1`` rewrites do.
+    """
+    rng = np.random.default_rng(seed)
+    n_classes = max(int(n_nodes / 3.0), 16)  # calibrated: shared leaves make no class
+    n_vars = max(4, min(64, n_classes // 100))
+    kids_of: list[list[int]] = [[] for _ in range(n_vars)]
+    parent_of = [-1] * n_vars
+    # top-down random splits, numbered in post-order so children precede parents
+    budget = n_classes - n_vars
+    stack: list[tuple[int, int, int]] = [(budget, -1, 0)]  # (size, parent slot, state)
+    pending: list[list[int]] = []
+    while stack:
+        size, slot, state = stack.pop()
+        if state == 0:
+            # a leaf position is a shared variable (no new class) half of the time
+            if size <= 1 and rng.random() < 0.5:
+                if slot >= 0:
+                    pending[slot].append(int(rng.integers(0, n_vars)))
+                continue
+            me = len(pending)
+            pending.append([])
+            stack.append((size, slot, 1 + me))
+            if size > 1:
+                arity = min(size - 1, int(rng.choice((1, 2, 2, 2, 3))))
+                cuts = sorted({int(c) for c in rng.integers(1, size - 1, size=arity - 1)}
+                              ) if arity > 1 else []
+                bounds = [0, *cuts, size - 1]
+                parts = [b - a for a, b in pairwise(bounds)]
+                for part in reversed(parts):
+                    stack.append((max(part, 1), me, 0))
+        else:
+            me = state - 1
+            cls = len(kids_of)
+            kids = pending[me]  # empty for a constant leaf
+            for i in range(len(kids)):
+                if rng.random() < 0.08 and cls > n_vars:
+                    kids[i] = int(rng.integers(0, cls))  # common subexpression
+            kids_of.append(kids)
+            parent_of.append(-1)
+            if slot >= 0:
+                pending[slot].append(cls)
+    for cls, kids in enumerate(kids_of):
+        for k in kids:
+            if parent_of[k] < 0:
+                parent_of[k] = cls
+    node_class: list[int] = []
+    children: list[list[int]] = []
+    costs: list[float] = []
+
+    def add(cls: int, kids: list[int], cost: float) -> None:
+        node_class.append(cls)
+        children.append(kids)
+        costs.append(cost)
+
+    n_program = len(kids_of)
+    for cls in range(n_program):
+        kids = kids_of[cls]
+        add(cls, kids, float(rng.integers(1, 10)) if kids else 1.0)
+        if not kids:
+            continue
+        for _ in range(int(rng.integers(2, 5))):
+            r = rng.random()
+            at = int(rng.integers(0, len(kids)))
+            inner = kids_of[kids[at]]
+            rest = kids[:at] + kids[at + 1:]
+            if r < 0.35 or not inner:  # commutation: the same children
+                alt = kids[::-1] if len(kids) > 1 else list(kids)
+            elif r < 0.65:  # flattening f(a, g(b, c)) -> h(a, b, c)
+                alt = rest + inner
+            elif r < 0.95 and rest:  # reassociation f(a, g(b, c)) -> f(g'(a, b), c)
+                new_cls = len(kids_of)
+                kids_of.append([rest[0], inner[0]])
+                parent_of.append(cls)
+                add(new_cls, [rest[0], inner[0]], float(rng.integers(1, 10)))
+                add(new_cls, [inner[0], rest[0]], float(rng.integers(1, 10)))
+                alt = [new_cls, *inner[1:], *rest[1:]]
+            else:  # simplification: drop the node, keep one child's subterm
+                alt = [kids[at]] if rng.random() < 0.5 else list(inner)
+            if rng.random() < 0.01 and parent_of[cls] >= 0:
+                alt = [*alt, parent_of[cls]]  # x = x * 1 style back edge: a cycle
+            add(cls, alt, float(rng.integers(1, 10)))
+    first = {}
+    for node, cls in enumerate(node_class):
+        first.setdefault(cls, node)
+    n_cls = len(kids_of)
+    del n_program
+    return EGraphModel.build(
+        node_ids=[str(i) for i in range(len(node_class))], ops=["op"] * len(node_class),
+        node_class=node_class, costs=costs,
+        children=[[first[k] for k in kids] for kids in children],
+        class_ids=[f"c{i}" for i in range(n_cls)], roots=[n_cls - 1])
+
+
+GENERATORS = {"program": program, "layered": layered}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--time-limit", type=float, default=20.0)
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--methods", nargs="*",
                         default=["greedy-tree", "greedy-dag", "ilp-highs", "ilp-cpsat"])
-    parser.add_argument("--synthetic", type=int, default=30_000)
+    parser.add_argument("--synthetic", type=int, default=100_000)
+    parser.add_argument("--synthetic-kind", choices=sorted(GENERATORS), default="program")
     args = parser.parse_args()
     with (args.data / "reference.csv").open() as handle:
         ref = {row["file"]: row for row in csv.DictReader(handle)}
@@ -75,7 +184,7 @@ def main() -> None:
     if args.synthetic:
         import json
 
-        model = synthetic(args.synthetic)
+        model = GENERATORS[args.synthetic_kind](args.synthetic)
         text = extract.dumps(model)
         start = time.perf_counter()
         extract.loads(text)
@@ -85,7 +194,7 @@ def main() -> None:
         parse_s = time.perf_counter() - parse_s
         tree = extract.greedy_tree(model)
         dag = extract.greedy_dag(model)
-        print(f"\nsynthetic {model.num_nodes} nodes: load {load_s:.2f}s (json.loads alone "
+        print(f"\nsynthetic {args.synthetic_kind} {model.num_nodes} nodes: load {load_s:.2f}s (json.loads alone "
               f"{parse_s:.2f}s), greedy-tree {tree.seconds:.2f}s cost {tree.cost:g}, "
               f"greedy-dag {dag.seconds:.2f}s cost {dag.cost:g}")
 

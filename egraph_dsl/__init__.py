@@ -22,9 +22,9 @@ from .trace import ArraySpec, logsumexp, sigmoid, softplus, trace_function
 __version__ = "0.1.0"
 
 _LAZY = {
-    "jit": ("egraph_dsl.jit", "jit"),
-    "JitFunction": ("egraph_dsl.jit", "JitFunction"),
-    "optimize": ("egraph_dsl.optimize", "optimize"),
+    "jit": ("egraph_dsl.jitted", "jit"),
+    "JitFunction": ("egraph_dsl.jitted", "JitFunction"),
+    "optimize": ("egraph_dsl.pipeline", "optimize"),
     "Session": ("egraph_dsl.session", "Session"),
 }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .optimize import Optimized
+from .pipeline import Optimized
 from .plan import Plan
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
@@ -50,6 +50,7 @@ class OpSpec:
     flops_per_element: float = 1.0
     symbol: str | None = None  # infix symbol for printing and patterns
     result_dtype: str | None = None  # fixed result dtype (comparisons give bool)
+    ufunc: str | None = None  # the NumPy/CuPy ufunc it is, if one: backends call it with out=
     notes: str = ""
     doc: str = field(default="", repr=False)
 
@@ -69,7 +70,7 @@ def _sigmoid(xp: Any, x: Any) -> Any:
 
 def _softplus(xp: Any, x: Any) -> Any:
     """log(1 + exp(x)), accurate for every x (as np.logaddexp(0, x))."""
-    return xp.logaddexp(x.dtype.type(0), x)
+    return xp.logaddexp(0.0, x)  # a Python float is weak: the result keeps x's dtype
 
 
 def _normalize_axis(axis: Axis, ndim: int) -> tuple[int, ...]:
@@ -93,7 +94,8 @@ def _mean(xp: Any, x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
 
 
 def _sum(xp: Any, x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
-    return xp.sum(x, axis=axis, keepdims=keepdims, dtype=x.dtype)
+    # the tracer casts bool/int32 to int64 first, so the accumulator dtype is already right
+    return xp.add.reduce(x, axis=axis, keepdims=keepdims)
 
 
 def _max(xp: Any, x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
@@ -123,7 +125,7 @@ def _reduce_real(combine: Callable[[Any, Any, Any], Any]) -> Callable[..., Any]:
         x = np.asarray(x, dtype=object)
         axes = _normalize_axis(axis, x.ndim)
         moved = np.moveaxis(x, axes, tuple(range(x.ndim - len(axes), x.ndim)))
-        flat = moved.reshape(moved.shape[: x.ndim - len(axes)] + (-1,))
+        flat = moved.reshape((*moved.shape[:x.ndim - len(axes)], -1))
         out = np.empty(flat.shape[:-1], dtype=object)
         for idx in np.ndindex(out.shape):
             items = list(flat[idx])
@@ -279,6 +281,17 @@ _declare(OpSpec("astype", "Astype", Kind.ELEMENTWISE, 1,
                 notes="explicit dtype conversion inserted by the tracer"))
 
 
+_UFUNC_NAMES = {
+    "add": "add", "sub": "subtract", "mul": "multiply", "div": "true_divide", "pow": "power",
+    "maximum": "maximum", "minimum": "minimum", "logaddexp": "logaddexp", "neg": "negative",
+    "abs": "absolute", "sqrt": "sqrt", "square": "square", "exp": "exp", "log": "log", "log1p": "log1p",
+    "expm1": "expm1", "tanh": "tanh", "less": "less", "less_equal": "less_equal", "greater": "greater",
+    "greater_equal": "greater_equal", "equal": "equal", "not_equal": "not_equal",
+}
+for _name, _ufunc in _UFUNC_NAMES.items():
+    OPS[_name] = replace(OPS[_name], ufunc=_ufunc)
+
+
 def spec(name: str) -> OpSpec:
     """The declaration of op ``name``; a KeyError that lists the known ops otherwise."""
     try:
@@ -323,8 +336,8 @@ def reduce_shape(shape: Shape, axis: tuple[int, ...] | None, keepdims: bool) -> 
 def matmul_shape(a: Shape, b: Shape) -> Shape:
     if not a or not b:
         raise ShapeError(f"matmul: operands must be at least 1-D, got shapes {a} and {b}")
-    a2 = (1,) + a if len(a) == 1 else a
-    b2 = b + (1,) if len(b) == 1 else b
+    a2 = (1, *a) if len(a) == 1 else a
+    b2 = (*b, 1) if len(b) == 1 else b
     if a2[-1] != b2[-2]:
         raise ShapeError(
             f"matmul: shapes {a} and {b} are not aligned: {a2[-1]} (last dim of the left) "
@@ -334,7 +347,7 @@ def matmul_shape(a: Shape, b: Shape) -> Shape:
         batch = np.broadcast_shapes(a2[:-2], b2[:-2])
     except ValueError:
         raise ShapeError(f"matmul: batch dimensions of {a} and {b} do not broadcast") from None
-    out = tuple(batch) + (a2[-2], b2[-1])
+    out = (*tuple(batch), a2[-2], b2[-1])
     if len(a) == 1:
         out = out[:-2] + out[-1:]
     if len(b) == 1:
@@ -398,7 +411,7 @@ def flops(op: str, arg_shapes: tuple[Shape | None, ...], out_shape: Shape | None
     if s.kind is Kind.REDUCTION:
         return s.flops_per_element * in_size
     if op == "matmul":
-        a, b = arg_shapes[0] or (), arg_shapes[1] or ()
+        a, _b = arg_shapes[0] or (), arg_shapes[1] or ()
         return 2.0 * out_size * (a[-1] if a else 1)
     if op == "trace":
         return float(min(arg_shapes[0] or (0,)))

@@ -9,7 +9,6 @@ few arrays instead of allocating one per op. Backends are small interpreters ove
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,11 +125,13 @@ def build_plan(program: Program, reuse_buffers: bool = True) -> Plan:
         buffer = None
         key = (t.shape, t.dtype)
         # inputs whose last use is this instruction may hand their buffer to the output
-        dying = [slot[id(a)] for a in args
-                 if a.op != "const" and last_use.get(slot[id(a)]) == i and slot[id(a)] in reusable]
-        # only fresh, writable, non-scalar arrays made by elementwise ops are ever written into
+        dying = list(dict.fromkeys(slot[id(a)] for a in args  # once each, even for add(v, v)
+                                   if a.op != "const" and last_use.get(slot[id(a)]) == i and slot[id(a)] in reusable))
+        # only ufuncs write into buffers (out=), and only fresh, writable, non-scalar ones: arrays
+        # that elementwise ops made (views from layout ops and reduction scalars never qualify)
         fresh = reuse_buffers and ops.spec(t.op).elementwise and bool(t.shape) and t.op != "astype"
-        if fresh:
+        writes_out = fresh and ops.spec(t.op).ufunc is not None
+        if writes_out:
             for d in dying:
                 if d in owner and shape_of[d] == key:
                     buffer = owner[d]
@@ -138,6 +139,7 @@ def build_plan(program: Program, reuse_buffers: bool = True) -> Plan:
                     break
             if buffer is None and free.get(key):
                 buffer = free[key].pop()
+        if fresh:
             owner[s] = buffer if buffer is not None else s
         for d in dying:
             if d in owner:

@@ -27,8 +27,8 @@ from .engine.limits import Limits, StopReason
 from .engine.report import RunReport
 from .errors import HistoryError, ScopeError, SignatureError
 from .matching import Match, find_all
-from .optimize import Optimized, extract_program, program_cost, resolve_cost_model, resolve_rulesets, snapshot_model
 from .pattern import Pattern
+from .pipeline import Optimized, extract_program, program_cost, resolve_cost_model, resolve_rulesets, snapshot_model
 from .plan import Plan, build_plan
 from .program import Program
 from .registry import Registry, RuleSet, RulesetSpec
@@ -107,7 +107,7 @@ class StepReport:
 
     @property
     def changed(self) -> bool:
-        return self.program_before is not self.program_after
+        return self.program_before.outputs != self.program_after.outputs
 
     def __str__(self) -> str:
         if self.kind == "extract":
@@ -360,8 +360,10 @@ class Session:
         cost = program_cost(got.program, model)
         keep = self._current.program
         keep_cost = program_cost(keep, model)
-        if keep_cost < cost:  # the program in force is in the e-graph too: never hand back a worse one
-            return Extraction(keep, keep_cost, model, got.method, got.lower_bound, False)
+        if keep_cost < cost or got.program.outputs == keep.outputs:
+            # the program in force is in the e-graph too: never hand back a worse one (nor a copy)
+            same = got.program.outputs == keep.outputs
+            return Extraction(keep, keep_cost, model, got.method, got.lower_bound, same and got.optimal)
         return Extraction(got.program, cost, model, got.method, got.lower_bound, got.optimal)
 
     def extract(self, cost_model: Any = None, method: str = "greedy", *, time_limit: float = 5.0) -> Extraction:
@@ -526,7 +528,7 @@ class SessionFunction:
         return self.optimized.after
 
     def __call__(self, *args: Any) -> Any:
-        from .jit import signature_of
+        from .jitted import signature_of
 
         prog = self.program
         want = tuple((t.shape, t.dtype) for t in prog.inputs)

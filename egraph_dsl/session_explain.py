@@ -162,10 +162,22 @@ def short_text(term: Term, limit: int = 70) -> str:
             elif t.op == "neg":
                 s = f"-{args[0]}"
             else:
-                s = f"{t.op}({', '.join(args)})"
+                s = f"{t.op}({', '.join(_bare(a) for a in args)})"
         text[t] = s if len(s) <= limit else s[: limit - 1] + "…"
-    out = text[term]
-    return out[1:-1] if out.startswith("(") and out.endswith(")") else out
+    return _bare(text[term])
+
+
+def _bare(text: str) -> str:
+    """``text`` without one pair of outer parentheses, when they enclose all of it."""
+    if not (text.startswith("(") and text.endswith(")")):
+        return text
+    depth = 0
+    for i, c in enumerate(text):
+        depth += c == "("
+        depth -= c == ")"
+        if depth == 0 and i < len(text) - 1:
+            return text
+    return text[1:-1]
 
 
 def _fold(t: Term) -> Term | None:
@@ -303,7 +315,7 @@ def replay(original: Term, steps: Sequence[Move], rules: Sequence[Rule], facts: 
             if rule is None:
                 return None
             if m.reverse:
-                rule = reversible(rule)  # type: ignore[assignment]
+                rule = reversible(rule)
                 if rule is None:
                     return None
             new = apply_rule(rule, m.at, facts)

@@ -29,7 +29,7 @@ def _attr_key(value: AttrValue) -> object:
 class Term:
     """One op applied to argument terms, with its output shape and dtype (None = weak scalar)."""
 
-    __slots__ = ("op", "args", "attrs", "shape", "dtype", "__weakref__")
+    __slots__ = ("__weakref__", "args", "attrs", "dtype", "op", "shape")
     _table: weakref.WeakValueDictionary[tuple[object, ...], Term] = weakref.WeakValueDictionary()
 
     op: str
@@ -167,7 +167,7 @@ def format_terms(roots: Iterable[Term], names: Mapping[int, str] | None = None) 
         attrs = "".join(f", {k}={format_attr(v)}" for k, v in node.attrs)
         lines.append(f"  {label[id(node)]}: {format_type(node)} = {node.op}({args}{attrs})")
     outs = ", ".join(label[id(r)] for r in roots)
-    return "\n".join(lines + [f"  return {outs}"])
+    return "\n".join([*lines, f"  return {outs}"])
 
 
 def count_ops(roots: Iterable[Term]) -> int:

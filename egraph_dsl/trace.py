@@ -77,14 +77,14 @@ class LazyArray:
         return np.dtype(self.term.dtype or "float64")
 
     @property
-    def T(self) -> LazyArray:  # noqa: N802 (NumPy's name)
+    def T(self) -> LazyArray:
         return transpose(self)
 
     @property
-    def mT(self) -> LazyArray:  # noqa: N802
+    def mT(self) -> LazyArray:
         if self.ndim < 2:
             raise ShapeError(f"mT needs at least 2 dimensions, got shape {self.shape}{_where()}")
-        axes = tuple(range(self.ndim - 2)) + (self.ndim - 1, self.ndim - 2)
+        axes = (*tuple(range(self.ndim - 2)), self.ndim - 1, self.ndim - 2)
         return transpose(self, axes)
 
     def __repr__(self) -> str:
@@ -159,7 +159,7 @@ class LazyArray:
     def __ne__(self, o: Operand) -> LazyArray: return elementwise("not_equal", self, o)  # type: ignore[override]
 
     def __floordiv__(self, o: Operand) -> LazyArray:
-        raise UnsupportedOperationError(f"floor division (//) is not in the op table{_where()}; use / and np.floor is not supported either")
+        raise UnsupportedOperationError(f"floor division (//) is not in the op table{_where()}; use / instead")
 
     def __mod__(self, o: Operand) -> LazyArray:
         raise UnsupportedOperationError(f"the modulo operator (%) is not in the op table{_where()}")
@@ -245,7 +245,8 @@ def _promote(operands: Sequence[LazyArray], op: str) -> str | None:
     weak = [o for o in operands if o.weak_scalar]
     if not strong:
         return "float64" if any(w.term.dtype for w in weak) else None
-    probes: list[Any] = [np.dtype(d) for d in strong] + [0.0 if not w.term.dtype or w.term.dtype.startswith("float") else 0 for w in weak]
+    probes: list[Any] = [np.dtype(d) for d in strong]
+    probes += [0.0 if not w.term.dtype or w.term.dtype.startswith("float") else 0 for w in weak]
     try:
         return dtypes.canonical(np.result_type(*probes), f"{op}{_where()}: ")
     except TypeError as exc:
@@ -296,7 +297,7 @@ def elementwise(op: str, *operands: Operand) -> LazyArray:
             cond_t = make("not_equal", [cond.term, const(0.0)]) if not cond.term.weak else cond.term
         else:
             cond_t = cond.term
-        terms = [_broadcast(cond_t, shape) if shape is not None else cond_t] + terms
+        terms = [_broadcast(cond_t, shape) if shape is not None else cond_t, *terms]
     try:
         result = make(op, terms)
     except ShapeError as exc:
@@ -565,7 +566,7 @@ def abstract(value: Any, name: str) -> Term:
 class ArraySpec:
     """Shape and dtype standing for an argument (like jax.ShapeDtypeStruct)."""
 
-    __slots__ = ("shape", "dtype")
+    __slots__ = ("dtype", "shape")
 
     def __init__(self, shape: Sequence[int], dtype: Any = np.float64) -> None:
         self.shape = tuple(int(s) for s in shape)

@@ -5,7 +5,8 @@ and a continuous level ``L[c]`` only for classes inside a non-trivial strongly c
 component of the class graph. Constraints:
 
 * ``sum(x[n] for n in c) == y[c]``; ``y[root] == 1``  (one node per used class);
-* ``x[n] <= y[d]`` for each distinct child class ``d`` of ``n``  (children are chosen);
+* ``sum(x[n] for n in c using d) <= y[d]`` for each class ``c`` and child class ``d`` of its
+  nodes (children are chosen; one row per pair, tighter than per-node ``x[n] <= y[d]``);
 * ``L[c] - L[d] >= 1 - M (1 - x[n])`` for ``n`` in ``c`` with child ``d`` in the same SCC
   (``M`` = SCC size): chosen edges strictly descend in level, so no cycle;
 * with any negative cost also ``y[c] <= sum(x[p] for parents p of c)`` for non-roots, so
@@ -24,6 +25,8 @@ from .model import EGraphModel
 from .prune import Pruned
 
 __all__ = ["Formulation", "formulate", "incumbent_levels"]
+
+AGGREGATE = True  # False: the weaker per-node rows x[n] <= y[d] (for comparisons)
 
 
 @dataclass(frozen=True)
@@ -93,11 +96,23 @@ def formulate(model: EGraphModel, pruned: Pruned) -> Formulation:
         rows.append((terms, 0.0, 0.0))
     level_edges: list[tuple[int, int, int]] = []
     for c in classes:
+        users: dict[int, list[int]] = {}
         for n in members[c]:
             for d in uniq[n]:
-                rows.append(([(x_col[n], 1.0), (y_col[d], -1.0)], -float("inf"), 0.0))
+                users.setdefault(d, []).append(n)
                 if c in scc_of and scc_of.get(d) == scc_of[c]:
                     level_edges.append((n, c, d))
+        # at most one node of c is chosen, so the nodes of c using d may share one row:
+        # sum(x[n] for n in c using d) <= y[d], which implies (and is tighter in the LP
+        # than) the per-node rows x[n] <= y[d]
+        for d in sorted(users):
+            if AGGREGATE:
+                terms = [(x_col[n], 1.0) for n in users[d]]
+                terms.append((y_col[d], -1.0))
+                rows.append((terms, -float("inf"), 0.0))
+            else:
+                for n in users[d]:
+                    rows.append(([(x_col[n], 1.0), (y_col[d], -1.0)], -float("inf"), 0.0))
     if not pruned.nonnegative:
         parents: dict[int, list[int]] = {c: [] for c in classes}
         for n in nodes:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import heapq
 import time
-from collections import deque
 from collections.abc import Sequence
+
+import numpy as np
 
 from .errors import NoFiniteExtractionError
 from .extraction import Extraction
@@ -48,92 +49,309 @@ def check_roots_finite(model: EGraphModel, usable: Sequence[bool]) -> list[bool]
     return node_ok
 
 
-def tree_choice(model: EGraphModel, usable: Sequence[bool]) -> tuple[list[int], list[float]]:
-    """Choice per class minimising tree cost (Knuth/Dijkstra), and the tree cost per class."""
-    uniq = model.unique_children
+def _ready_counts(model: EGraphModel, usable: Sequence[bool]) -> list[int]:
+    """Per node, its number of distinct child classes; -1 for unusable nodes (never ready)."""
+    return [len(kids) if ok else -1 for kids, ok in zip(model.unique_children, usable, strict=True)]
+
+
+def _tree_choice_sweeps(model: EGraphModel, usable: Sequence[bool], max_sweeps: int
+                        ) -> tuple[list[int], list[float]] | None:
+    """Tree costs by vectorised value iteration (non-negative costs); None if not converged.
+
+    From ``inf``, each sweep sets every class to its cheapest node given the previous sweep's
+    class costs; with non-negative costs this converges to the least fixed point, which is
+    the optimal tree cost (the one Knuth's algorithm finds), after as many sweeps as the
+    optimal terms are deep. A class's choice is updated only when its cost strictly drops,
+    to the lowest-index node attaining it; that node's children reached their final costs a
+    sweep earlier, so along chosen edges that sweep number strictly decreases: acyclic.
+    """
+    n, n_classes = model.num_nodes, model.num_classes
+    costs = np.where(np.asarray(usable, dtype=np.bool_), model.costs, np.inf)
+    if n == 0 or bool((costs < 0).any()):
+        return None
+    owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(model.child_ptr))
+    child_classes = model.child_classes
+    order = model.class_nodes
+    ptr = model.class_ptr
+    if bool((ptr[1:] == ptr[:-1]).any()):
+        return None  # a class without nodes: reduceat cannot express it
+    starts = ptr[:-1]
+    class_of_sorted = model.node_class[order]
+    best = np.full(n_classes, np.inf)
+    choice = np.full(n_classes, -1, dtype=np.int64)
+    for _ in range(max_sweeps):
+        if len(child_classes):
+            vals = costs + np.bincount(owner, weights=best[child_classes], minlength=n)
+        else:
+            vals = costs
+        ranked = vals[order]
+        new_best = np.minimum.reduceat(ranked, starts)
+        dropped = new_best < best
+        if not dropped.any():
+            return choice.tolist(), best.tolist()
+        attained = np.minimum.reduceat(
+            np.where(ranked == new_best[class_of_sorted], order, n), starts)
+        choice[dropped] = attained[dropped]
+        best[dropped] = new_best[dropped]
+    return None
+
+
+def tree_choice(model: EGraphModel, usable: Sequence[bool], complete: bool = False,
+                max_sweeps: int = 64) -> tuple[list[int], list[float]]:
+    """Choice per class minimising tree cost (Knuth/Dijkstra), and the tree cost per class.
+
+    Stops once every root class is settled: the roots' terms are final then (children settle
+    before parents). Classes not settled by then keep choice -1 and cost ``inf``; they are
+    not needed by the roots' terms (with ``complete=True`` every class is settled, and -1
+    means no finite derivation).
+
+    With non-negative costs, up to ``max_sweeps`` vectorised sweeps are tried first (see
+    :func:`_tree_choice_sweeps`; same costs, every class settled, ties may resolve to
+    another node of equal tree cost); the priority queue runs when they do not converge.
+    """
+    if max_sweeps > 0:
+        swept = _tree_choice_sweeps(model, usable, max_sweeps)
+        if swept is not None:
+            return swept
     kids_all = model.children_lists
     classes = model.class_list
     costs = model.cost_list
     parents = model.parents_lists
-    missing = [len(k) for k in uniq]
-    best = [INF] * model.num_classes
+    missing = _ready_counts(model, usable)
+    best = [INF] * model.num_classes  # settled tree cost, or the cheapest queued one
     choice = [-1] * model.num_classes
-    done = [False] * model.num_classes
-    heap = [(costs[n], n) for n in range(model.num_nodes) if usable[n] and not missing[n]]
-    heapq.heapify(heap)
+    first = [-1] * model.num_classes  # the node queued with that cost
+    heap = _leaf_heap(model, missing, best, first)
     pop, push = heapq.heappop, heapq.heappush
+    is_root = _root_flags(model)
+    roots_left = -1 if complete else sum(is_root)
     while heap:
         value, node = pop(heap)
         cls = classes[node]
-        if done[cls]:
+        if choice[cls] >= 0:
             continue
-        done[cls] = True
         best[cls] = value
         choice[cls] = node
+        if is_root[cls]:
+            roots_left -= 1
+            if not roots_left:
+                break
         for parent in parents[cls]:
-            missing[parent] -= 1
-            if missing[parent] == 0 and usable[parent] and not done[classes[parent]]:
-                push(heap, (costs[parent] + sum([best[k] for k in kids_all[parent]]), parent))
+            left = missing[parent] - 1
+            missing[parent] = left
+            if left:
+                continue
+            pcls = classes[parent]
+            if choice[pcls] < 0:
+                value = costs[parent] + sum([best[k] for k in kids_all[parent]])
+                # else a queued node of its class pops first anyway (heap order)
+                if value < best[pcls] or (value == best[pcls] and parent < first[pcls]):
+                    best[pcls] = value
+                    first[pcls] = parent
+                    push(heap, (value, parent))
+    for cls in range(model.num_classes):
+        if choice[cls] < 0:
+            best[cls] = INF
     return choice, best
 
 
-def dag_choice(model: EGraphModel, usable: Sequence[bool], max_updates: int | None = None
+def _leaf_heap(model: EGraphModel, missing: Sequence[int], queued: list[float],
+               first: list[int]) -> list[tuple[float, int]]:
+    """Heap of the ready leaves, one per class (cheapest, lowest index); sets ``queued``."""
+    costs = model.cost_list
+    classes = model.class_list
+    heap: list[tuple[float, int]] = []
+    for node, left in enumerate(missing):
+        if left == 0:
+            cls = classes[node]
+            if costs[node] < queued[cls]:
+                queued[cls] = costs[node]
+                first[cls] = node
+                heap.append((costs[node], node))
+    heapq.heapify(heap)
+    return heap
+
+
+def _root_flags(model: EGraphModel) -> list[bool]:
+    flags = [False] * model.num_classes
+    for root in model.roots.tolist():
+        flags[root] = True
+    return flags
+
+
+def _default_work(model: EGraphModel) -> int:
+    return 64 * model.num_nodes + 1_000_000
+
+
+_EMPTY: frozenset[int] = frozenset()
+
+
+def dag_choice(model: EGraphModel, usable: Sequence[bool], max_work: int | None = None
                ) -> list[int]:
-    """Choice per class from greedy DAG cost sets (may be cyclic in rare stale cases)."""
+    """Choice per class from greedy DAG cost sets, settled cheapest-first; always acyclic.
+
+    Like extraction-gym's faster-greedy-dag, a class's *cost set* is the set of classes of
+    its current term, and a node's cost is the total cost of the union of its children's
+    sets plus its own, so shared subterms are paid once. Instead of a FIFO worklist that
+    re-examines parents whenever a set improves, classes are settled once, in increasing
+    order of that cost (Dijkstra/Knuth order, a priority queue): with non-negative costs a
+    parent's set costs at least as much as each child's, so the first node to pop is the
+    class's cheapest given its settled children, and every set is built exactly once.
+    Children settle before parents, so the choice is acyclic by construction. Ties pop in
+    node order, so the result is deterministic.
+
+    Sets are shared structurally: a set is a frozen *base* (usually a descendant's set,
+    shared by reference) plus a small frozen set of *extra* classes; the base absorbs the
+    extras only when they outgrow about ``sqrt(2 * |base|)``, so a chain of one-child nodes
+    costs amortised O(sqrt(|set|)) per class instead of a copy of its set. A one-child
+    node's cost is its child's plus its own (no set operation); a two-child node's cost is
+    the sum of its children's minus their shared part, found with a C-level intersection
+    (nothing when the children share the same base and the extras are disjoint); a node
+    is not priced at all when a lower bound (its cost plus its dearest child's) already
+    loses to a queued node of its class, and only the winner of each class builds its set.
+    After ``max_work`` set elements have been touched (default ``64 * nodes + 10**6``),
+    classes settled later get no set and their nodes are priced by the tree-style sum of
+    their children's costs, which bounds the worst case (terms that are long chains).
+
+    Stops once every root class is settled (their terms are final then); classes not settled
+    by then keep choice -1, as do classes without a finite derivation.
+    """
     uniq = model.unique_children
     classes = model.class_list
     costs = model.cost_list
     parents = model.parents_lists
     n_classes = model.num_classes
-    sets: list[dict[int, float] | None] = [None] * n_classes
+    missing = _ready_counts(model, usable)
+    bases: list[frozenset[int] | None] = [None] * n_classes  # None: no set (budget spent)
+    extras: list[frozenset[int]] = [_EMPTY] * n_classes
+    sizes = [0] * n_classes
     totals = [INF] * n_classes
+    weight = [0.0] * n_classes  # cost of the chosen node of each settled class
+    queued = [INF] * n_classes  # cheapest total queued so far per class
     choice = [-1] * n_classes
-    queued = [False] * model.num_nodes
-    queue: deque[int] = deque()
-    for node in range(model.num_nodes):
-        if usable[node] and not uniq[node]:
-            queue.append(node)
-            queued[node] = True
-    budget = max_updates if max_updates is not None else 50 * model.num_nodes + 1000
-    pop, append = queue.popleft, queue.append
-    while queue and budget > 0:
-        node = pop()
-        queued[node] = False
+    # a queued node with children: (base, extras) of its set without its own class
+    pending: dict[int, tuple[frozenset[int], frozenset[int]]] = {}
+    budget = _default_work(model) if max_work is None else max_work
+    work = 0
+    exhausted = budget < 0
+    prune_by_bound = min(costs, default=0.0) >= 0
+    first = [-1] * n_classes  # the node queued with that total
+    heap = _leaf_heap(model, missing, queued, first)
+    pop, push = heapq.heappop, heapq.heappush
+    wget = weight.__getitem__
+    is_root = _root_flags(model)
+    roots_left = sum(is_root)
+    while heap:
+        total, node = pop(heap)
         cls = classes[node]
+        if choice[cls] >= 0:
+            pending.pop(node, None)
+            continue
+        choice[cls] = node
+        totals[cls] = total
+        weight[cls] = costs[node]
+        if is_root[cls]:
+            roots_left -= 1
+            if not roots_left:
+                break
         kids = uniq[node]
         if not kids:
-            new: dict[int, float] = {cls: costs[node]}
-            total = costs[node]
+            bases[cls], extras[cls], sizes[cls] = _EMPTY, frozenset((cls,)), 1
         else:
-            kid_sets = [sets[k] for k in kids]
-            if None in kid_sets:
-                continue
-            if len(kid_sets) == 1:
-                only = kid_sets[0]
-                assert only is not None
-                if cls in only:
-                    continue
-                new = only.copy()
+            if len(kids) == 1:
+                kid = kids[0]
+                base: frozenset[int] | None = bases[kid]
+                extra = extras[kid]
             else:
-                biggest = max(kid_sets, key=len)  # type: ignore[arg-type]
-                assert biggest is not None
-                new = biggest.copy()
-                for other in kid_sets:
-                    if other is not biggest:
-                        new.update(other)  # type: ignore[arg-type]
-                if cls in new:
-                    continue
-            new[cls] = costs[node]
-            total = sum(new.values())
-        if total < totals[cls]:
-            budget -= 1
-            sets[cls] = new
-            totals[cls] = total
-            choice[cls] = node
-            for parent in parents[cls]:
-                if not queued[parent] and usable[parent]:
-                    queued[parent] = True
-                    append(parent)
+                parts = pending.pop(node, None)
+                base, extra = (None, _EMPTY) if parts is None else parts
+            if base is not None and not exhausted:
+                extra = extra.union((cls,))
+                if len(extra) * len(extra) > 2 * len(base) + 1024:
+                    base, extra = base.union(extra), _EMPTY
+                    work += len(base)
+                else:
+                    work += len(extra)
+                exhausted = work > budget
+                bases[cls], extras[cls] = base, extra
+                sizes[cls] = len(base) + len(extra)
+        for parent in parents[cls]:
+            left = missing[parent] - 1
+            missing[parent] = left
+            if left:
+                continue
+            pcls = classes[parent]
+            if choice[pcls] >= 0:
+                continue
+            pkids = uniq[parent]
+            if len(pkids) == 1:
+                value = costs[parent] + totals[pkids[0]]
+                if value < queued[pcls] or (value == queued[pcls] and parent < first[pcls]):
+                    queued[pcls] = value
+                    first[pcls] = parent
+                    push(heap, (value, parent))
+                continue
+            price = costs[parent]
+            if len(pkids) == 2:
+                a, b = pkids
+                total_a, total_b = totals[a], totals[b]
+                if prune_by_bound and price + (total_a if total_a > total_b else total_b
+                                               ) > queued[pcls]:
+                    continue  # cannot beat the queued node of its class
+                base_a, base_b = bases[a], bases[b]
+                if exhausted or base_a is None or base_b is None:
+                    parts = None
+                    value = price + total_a + total_b
+                else:
+                    if sizes[a] < sizes[b]:
+                        a, b, base_a, base_b, total_a = b, a, base_b, base_a, total_b
+                    extra_a, extra_b = extras[a], extras[b]
+                    # b's classes not in a's set, priced directly or as b minus the overlap
+                    if base_b is base_a:
+                        new = extra_b.difference(extra_a)
+                        work += len(extra_b)
+                    else:
+                        new = base_b.difference(base_a)
+                        if extra_a:
+                            new = new.difference(extra_a)
+                        if extra_b:
+                            new = new.union(extra_b.difference(base_a, extra_a))
+                        work += sizes[b]
+                    shared = sizes[b] - len(new)
+                    if not shared:
+                        value = price + total_a + totals[b]
+                    elif len(new) <= shared:
+                        value = price + total_a + sum(map(wget, new))
+                    else:
+                        value = price + total_a + totals[b] - sum(
+                            map(wget, (base_b.union(extra_b)).difference(new)))
+                    parts = (base_a, extra_a.union(new) if new else extra_a)
+            else:
+                kid_totals = [totals[k] for k in pkids]
+                if prune_by_bound and price + max(kid_totals) > queued[pcls]:
+                    continue  # cannot beat the queued node of its class
+                parts = None
+                value = price + sum(kid_totals)
+                if not exhausted and None not in [bases[k] for k in pkids]:
+                    big = max(pkids, key=sizes.__getitem__)
+                    base_a, extra_a = bases[big], extras[big]
+                    gathered: set[int] = set()
+                    for k in pkids:
+                        if k != big:
+                            if bases[k] is not base_a:
+                                gathered.update(bases[k])  # type: ignore[arg-type]
+                            gathered.update(extras[k])
+                            work += sizes[k]
+                    gathered.difference_update(base_a)  # type: ignore[arg-type]
+                    gathered.difference_update(extra_a)
+                    value = price + totals[big] + sum(map(wget, gathered))
+                    parts = (base_a, extra_a.union(gathered))  # type: ignore[assignment]
+            if value < queued[pcls] or (value == queued[pcls] and parent < first[pcls]):
+                queued[pcls] = value
+                first[pcls] = parent
+                if parts is not None:
+                    pending[parent] = parts
+                push(heap, (value, parent))
     return choice
 
 
@@ -175,29 +393,54 @@ def _dag_cost(model: EGraphModel, choice: Sequence[int]) -> float:
     return verify_choice(model, choice)[0]
 
 
+def _check_roots_chosen(model: EGraphModel, choice: Sequence[int]) -> None:
+    """Raise :class:`NoFiniteExtractionError` for a root the bottom-up pass could not settle."""
+    for root in model.roots.tolist():
+        if choice[root] < 0:
+            raise NoFiniteExtractionError(
+                f"root e-class {model.class_ids[root]!r} has no finite extraction: every node "
+                "of it depends on itself through a cycle (or on subsumed/infinite-cost nodes); "
+                "add a leaf or acyclic node to that e-class")
+
+
+def _greedy_pair(model: EGraphModel, usable: Sequence[bool], improve_result: bool
+                 ) -> dict[str, object]:
+    """Tree-greedy and DAG-greedy choices (optionally improved), their DAG costs, the winner.
+
+    The winner is the cheaper by DAG cost, greedy DAG on ties, so greedy DAG is never worse
+    than greedy tree. Both passes settle exactly the derivable classes, so a root left
+    unchosen means no finite extraction exists.
+    """
+    tree, best = tree_choice(model, usable)
+    _check_roots_chosen(model, tree)
+    dag = dag_choice(model, usable)
+    if chosen_order(model, dag) is None:  # cannot happen (children settle first); be safe
+        dag = list(tree)
+    if improve_result:
+        tree = improve(model, tree, usable)
+        dag = improve(model, dag, usable)
+    tree_cost, dag_cost = _dag_cost(model, tree), _dag_cost(model, dag)
+    dag_wins = dag_cost <= tree_cost
+    return {"choice": dag if dag_wins else tree, "name": "greedy-dag" if dag_wins else "greedy-tree",
+            "tree_dag_cost": tree_cost, "dag_dag_cost": dag_cost,
+            "tree_cost": sum(best[r] for r in set(model.roots.tolist()))}
+
+
 def best_greedy_choice(model: EGraphModel, usable: Sequence[bool] | None = None
                        ) -> tuple[list[int], str]:
     """The cheaper (DAG cost) of improved greedy-tree and greedy-DAG choices, and its name."""
     if usable is None:
         usable = usable_nodes(model)
-    check_roots_finite(model, usable)
-    tree, _ = tree_choice(model, usable)
-    tree = improve(model, tree, usable)
-    dag = dag_choice(model, usable)
-    if chosen_order(model, dag) is None:
-        return tree, "greedy-tree"
-    dag = improve(model, dag, usable)
-    if _dag_cost(model, dag) < _dag_cost(model, tree):
-        return dag, "greedy-dag"
-    return tree, "greedy-tree"
+    pair = _greedy_pair(model, usable, improve_result=True)
+    return pair["choice"], pair["name"]  # type: ignore[return-value]
 
 
 def greedy_tree(model: EGraphModel, *, improve_result: bool = False) -> Extraction:
     """Bottom-up extraction minimising *tree* cost; reported cost is the DAG cost."""
     start = time.perf_counter()
     usable = usable_nodes(model)
-    check_roots_finite(model, usable)
     choice, best = tree_choice(model, usable)
+    _check_roots_chosen(model, choice)
     if improve_result:
         choice = improve(model, choice, usable)
     tree_cost = sum(best[r] for r in set(model.roots.tolist()))
@@ -209,17 +452,15 @@ def greedy_tree(model: EGraphModel, *, improve_result: bool = False) -> Extracti
 def greedy_dag(model: EGraphModel, *, improve_result: bool = True) -> Extraction:
     """Greedy DAG extraction (shared subterms counted once), then local improvement.
 
-    Falls back to the tree-greedy choice in the rare case the cost sets leave a cycle.
+    Runs greedy tree too and returns the cheaper of the two by DAG cost (greedy DAG on
+    ties), so the result is never worse than :func:`greedy_tree`'s; ``stats`` says which won
+    (``fell_back_to_tree``) and both DAG costs.
     """
     start = time.perf_counter()
     usable = usable_nodes(model)
-    check_roots_finite(model, usable)
-    choice = dag_choice(model, usable)
-    fallback = chosen_order(model, choice) is None
-    if fallback:
-        choice, _ = tree_choice(model, usable)
-    if improve_result:
-        choice = improve(model, choice, usable)
-    return build_extraction(model, choice, method="greedy-dag",
+    pair = _greedy_pair(model, usable, improve_result)
+    return build_extraction(model, pair["choice"], method="greedy-dag",  # type: ignore[arg-type]
                             seconds=time.perf_counter() - start,
-                            stats={"fell_back_to_tree": fallback})
+                            stats={"fell_back_to_tree": pair["name"] == "greedy-tree",
+                                   "dag_cost": pair["dag_dag_cost"],
+                                   "tree_choice_dag_cost": pair["tree_dag_cost"]})

@@ -20,7 +20,7 @@ from .graph import chosen_order, usable_nodes
 from .greedy import best_greedy_choice
 from .highs_backend import SolverResult, solve_highs
 from .model import EGraphModel
-from .prune import Pruned, prune
+from .prune import Pruned, dag_lower_bounds, prune, prune_by_incumbent
 from .verify import build_extraction, verify_choice
 
 __all__ = ["BACKENDS", "ilp"]
@@ -72,6 +72,22 @@ def ilp(model: EGraphModel, *, time_limit: float = 20.0, backend: str = "highs",
         return build_extraction(model, incumbent, method=f"ilp-{backend}", lower_bound=inc_cost,
                                 optimal=True, seconds=time.perf_counter() - start_time,
                                 stats=stats)
+    combinatorial: float | None = None
+    if pruned.nonnegative:
+        # a combinatorial bound (dearest-child recursion), then drop the nodes that cannot
+        # be in anything cheaper than the incumbent; both exact for costs >= 0
+        lb = dag_lower_bounds(model, pruned)
+        combinatorial = max(lb[r] for r in model.roots.tolist())
+        stats["combinatorial_bound"] = combinatorial
+        if _closed(inc_cost, combinatorial):
+            stats["status"] = "greedy meets the combinatorial bound"
+            return build_extraction(model, incumbent, method=f"ilp-{backend}",
+                                    lower_bound=combinatorial, optimal=True,
+                                    seconds=time.perf_counter() - start_time, stats=stats)
+        pruned, dropped = prune_by_incumbent(model, pruned, inc_cost, lb)
+        stats["incumbent_pruned"] = dropped
+        stats["ilp_nodes"] = sum(len(v) for v in pruned.members.values())
+        stats["ilp_classes"] = len(pruned.classes)
     form = formulate(model, pruned)
     stats["largest_scc"] = max(form.scc_size.values(), default=0)
     start = incumbent_vector(model, form, incumbent, inc_order)
@@ -98,6 +114,8 @@ def ilp(model: EGraphModel, *, time_limit: float = 20.0, backend: str = "highs",
     bound = result.bound
     if bound is not None and not math.isfinite(bound):
         bound = None
+    if combinatorial is not None and (bound is None or combinatorial > bound):
+        bound = combinatorial
     optimal = (result.proven_optimal and bound is not None and best_cost - bound
                <= 1e-6 * max(1.0, abs(best_cost))) or _closed(best_cost, bound)
     return build_extraction(model, best, method=f"ilp-{backend}", lower_bound=bound,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from itertools import pairwise
 from types import MappingProxyType
 from typing import Any
 
@@ -64,15 +65,21 @@ class EGraphModel:
         ops: Sequence[str],
         node_class: Sequence[int] | IntArray,
         costs: Sequence[float] | FloatArray,
-        children: Sequence[Sequence[int]],
+        children: Sequence[Sequence[int]] | None,
         class_ids: Sequence[str],
         roots: Sequence[int] | IntArray,
         subsumed: Sequence[bool] | BoolArray | None = None,
         class_data: Mapping[str, Any] | None = None,
         extra: Mapping[str, Any] | None = None,
         allow_negative: bool = True,
+        *,
+        child_csr: tuple[IntArray, IntArray] | None = None,
     ) -> EGraphModel:
-        """Build and validate a model from index-based parts (children are node indices)."""
+        """Build and validate a model from index-based parts (children are node indices).
+
+        Children come either as ``children`` (one list per node) or, without per-node Python
+        lists, as ``child_csr=(child_ptr, child_nodes)`` with ``children=None``.
+        """
         n = len(node_ids)
         node_class_a = np.asarray(node_class, dtype=np.int64).reshape(-1)
         costs_a = np.asarray(costs, dtype=np.float64).reshape(-1).copy()
@@ -80,14 +87,26 @@ class EGraphModel:
             subsumed_a = np.zeros(n, dtype=np.bool_)
         else:
             subsumed_a = np.asarray(subsumed, dtype=np.bool_).reshape(-1).copy()
-        lengths = np.fromiter((len(c) for c in children), dtype=np.int64, count=len(children))
-        child_ptr = np.zeros(len(children) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=child_ptr[1:])
-        flat = [child for kids in children for child in kids]
-        child_nodes = np.asarray(flat, dtype=np.int64) if flat else np.zeros(0, np.int64)
+        if child_csr is not None:
+            child_ptr = np.asarray(child_csr[0], dtype=np.int64).reshape(-1).copy()
+            child_nodes = np.asarray(child_csr[1], dtype=np.int64).reshape(-1).copy()
+            if (len(child_ptr) != n + 1 or child_ptr[0] != 0 or child_ptr[-1] != len(child_nodes)
+                    or (n and bool(np.any(np.diff(child_ptr) < 0)))):
+                raise MalformedEGraphError("child_csr is not a valid CSR pair for the nodes")
+            n_kids = n
+        else:
+            if children is None:
+                raise MalformedEGraphError("pass children (one list per node) or child_csr")
+            lengths = np.fromiter((len(c) for c in children), dtype=np.int64,
+                                  count=len(children))
+            child_ptr = np.zeros(len(children) + 1, dtype=np.int64)
+            np.cumsum(lengths, out=child_ptr[1:])
+            flat = [child for kids in children for child in kids]
+            child_nodes = np.asarray(flat, dtype=np.int64) if flat else np.zeros(0, np.int64)
+            n_kids = len(children)
         n_classes = len(class_ids)
         if not (len(ops) == n == len(node_class_a) == len(costs_a) == len(subsumed_a)
-                == len(children)):
+                == n_kids):
             raise MalformedEGraphError("node arrays have different lengths; pass one entry per node")
         if n and (node_class_a.min() < 0 or node_class_a.max() >= n_classes):
             bad = int(np.flatnonzero((node_class_a < 0) | (node_class_a >= n_classes))[0])
@@ -177,37 +196,55 @@ class EGraphModel:
         """Per node, its child e-classes in order, repeats kept (a Python list: fast loops)."""
         flat = self.child_classes.tolist()
         ptr = self.child_ptr.tolist()
-        return [flat[ptr[i]:ptr[i + 1]] for i in range(self.num_nodes)]
+        return [flat[a:b] for a, b in pairwise(ptr)]
+
+    @cached_property
+    def _unique_csr(self) -> tuple[list[int], list[int], IntArray, IntArray]:
+        """Distinct child classes per node in CSR form, sorted: ``(ptr, flat, owner, cls)``."""
+        n, n_classes = self.num_nodes, max(self.num_classes, 1)
+        lengths = np.diff(self.child_ptr)
+        owner = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        key = np.sort(owner * n_classes + self.child_classes)
+        if len(key):
+            keep = np.ones(len(key), dtype=np.bool_)
+            np.not_equal(key[1:], key[:-1], out=keep[1:])
+            key = key[keep]  # sorted by (node, class), deduplicated
+        u_owner, u_cls = key // n_classes, key % n_classes
+        ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(u_owner, minlength=n), out=ptr[1:])
+        return ptr.tolist(), u_cls.tolist(), u_owner, u_cls
 
     @cached_property
     def unique_children(self) -> list[tuple[int, ...]]:
         """Per node, its distinct child e-classes (sorted)."""
-        return [tuple(sorted(set(kids))) if len(kids) > 1 else tuple(kids)
-                for kids in self.children_lists]
+        ptr, flat, _, _ = self._unique_csr
+        return [tuple(flat[a:b]) for a, b in pairwise(ptr)]
 
     @cached_property
     def class_node_lists(self) -> list[list[int]]:
         """Per e-class, its node indices in file order."""
         flat = self.class_nodes.tolist()
         ptr = self.class_ptr.tolist()
-        return [flat[ptr[c]:ptr[c + 1]] for c in range(self.num_classes)]
+        return [flat[a:b] for a, b in pairwise(ptr)]
 
     @cached_property
     def parents_lists(self) -> list[list[int]]:
-        """Per e-class, the distinct nodes that have it as a child."""
-        parents: list[list[int]] = [[] for _ in range(self.num_classes)]
-        for node, kids in enumerate(self.unique_children):
-            for kid in kids:
-                parents[kid].append(node)
-        return parents
+        """Per e-class, the distinct nodes that have it as a child (ascending node order)."""
+        _, _, u_owner, u_cls = self._unique_csr
+        order = np.argsort(u_cls, kind="stable")
+        flat = u_owner[order].tolist()
+        ptr = np.zeros(self.num_classes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(u_cls, minlength=self.num_classes), out=ptr[1:])
+        p = ptr.tolist()
+        return [flat[a:b] for a, b in pairwise(p)]
 
     @cached_property
     def cost_list(self) -> list[float]:
-        return list(map(float, self.costs.tolist()))
+        return self.costs.tolist()  # type: ignore[no-any-return]
 
     @cached_property
     def class_list(self) -> list[int]:
-        return list(map(int, self.node_class.tolist()))
+        return self.node_class.tolist()  # type: ignore[no-any-return]
 
     def node(self, node: int | str) -> int:
         """Node index of ``node`` (an index or an id string)."""
@@ -241,7 +278,8 @@ class EGraphModel:
             copy.__dict__.pop(name, None)
         # keep the structural caches: they do not depend on costs
         for name in ("node_index", "class_index", "child_classes", "children_lists",
-                     "unique_children", "class_node_lists", "parents_lists", "class_list"):
+                     "_unique_csr", "unique_children", "class_node_lists", "parents_lists",
+                     "class_list"):
             if name in self.__dict__:
                 copy.__dict__[name] = self.__dict__[name]
         copy.validate()

@@ -8,9 +8,9 @@ stands for that node's e-class. A missing cost defaults to 1.0, as in egraph-ser
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Mapping
+from itertools import chain
 from pathlib import Path
 from typing import IO, Any
 
@@ -60,13 +60,58 @@ def _cost(node_id: str, value: Any) -> float:
     return float(value)
 
 
-def from_dict(data: Mapping[str, Any], *, allow_negative: bool = True) -> EGraphModel:
-    """Build a model from the parsed JSON object (see module docstring for the format)."""
-    if not isinstance(data, Mapping) or not isinstance(data.get("nodes"), Mapping):
-        raise MalformedEGraphError(
-            "an egraph-serialize document is an object with a 'nodes' object; none found")
-    nodes: Mapping[str, Any] = data["nodes"]
-    node_ids = list(nodes.keys())
+class _SlowPathError(Exception):
+    """The fast columnar reader met something unusual; redo with per-node checks."""
+
+
+def _columns_fast(node_ids: list[str], values: list[Any]) -> dict[str, Any]:
+    """Columnar read of well-formed nodes with C-level loops (no per-node Python objects kept).
+
+    Raises :class:`_SlowPathError` on anything unusual, so that :func:`_columns_checked` can name
+    the offending node.
+    """
+    n = len(values)
+    if n and set(map(type, values)) != {dict}:
+        raise _SlowPathError
+    try:
+        eclasses = [v["eclass"] for v in values]
+    except KeyError:
+        raise _SlowPathError from None
+    if n and set(map(type, eclasses)) != {str}:
+        eclasses = list(map(str, eclasses))
+    ops = [v.get("op", "") for v in values]
+    if n and set(map(type, ops)) != {str}:
+        ops = list(map(str, ops))
+    raw_costs = [v.get("cost", 1.0) for v in values]
+    if n and not set(map(type, raw_costs)) <= {float, int}:
+        raise _SlowPathError
+    subsumed_raw = [v.get("subsumed", False) for v in values]
+    kids = [v.get("children", ()) for v in values]
+    if n and not set(map(type, kids)) <= {list, tuple}:
+        raise _SlowPathError
+    index = dict(zip(node_ids, range(n), strict=True))
+    try:
+        child_nodes = np.fromiter(map(index.__getitem__, chain.from_iterable(kids)),
+                                  dtype=np.int64)
+    except (KeyError, TypeError):
+        raise _SlowPathError from None
+    child_ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, kids), dtype=np.int64, count=n), out=child_ptr[1:])
+    class_ids = list(dict.fromkeys(eclasses))
+    class_index = dict(zip(class_ids, range(len(class_ids)), strict=True))
+    node_class = np.fromiter(map(class_index.__getitem__, eclasses), dtype=np.int64, count=n)
+    costs = np.array(raw_costs, dtype=np.float64) if n else np.zeros(0, np.float64)
+    if any(subsumed_raw):
+        subsumed = np.fromiter(map(bool, subsumed_raw), dtype=np.bool_, count=n)
+    else:
+        subsumed = np.zeros(n, dtype=np.bool_)
+    return {"ops": ops, "node_class": node_class, "costs": costs, "subsumed": subsumed,
+            "child_csr": (child_ptr, child_nodes), "class_ids": class_ids,
+            "class_index": class_index}
+
+
+def _columns_checked(node_ids: list[str], nodes: Mapping[str, Any]) -> dict[str, Any]:
+    """Per-node read with a precise error for the first malformed node."""
     index = {nid: i for i, nid in enumerate(node_ids)}
     class_index: dict[str, int] = {}
     class_ids: list[str] = []
@@ -103,6 +148,31 @@ def from_dict(data: Mapping[str, Any], *, allow_negative: bool = True) -> EGraph
                 "children must be node ids (each stands for that node's e-class)") from None
         except TypeError:
             raise MalformedEGraphError(f"node {nid!r} has non-list 'children' {kids!r}") from None
+    lengths = [len(k) for k in children]
+    child_ptr = np.zeros(len(children) + 1, dtype=np.int64)
+    np.cumsum(np.asarray(lengths, dtype=np.int64), out=child_ptr[1:])
+    child_nodes = np.asarray([k for kids in children for k in kids], dtype=np.int64)
+    return {"ops": ops, "node_class": np.asarray(node_class, dtype=np.int64),
+            "costs": np.asarray(costs, dtype=np.float64),
+            "subsumed": np.asarray(subsumed, dtype=np.bool_),
+            "child_csr": (child_ptr, child_nodes), "class_ids": class_ids,
+            "class_index": class_index}
+
+
+def from_dict(data: Mapping[str, Any], *, allow_negative: bool = True) -> EGraphModel:
+    """Build a model from the parsed JSON object (see module docstring for the format)."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("nodes"), Mapping):
+        raise MalformedEGraphError(
+            "an egraph-serialize document is an object with a 'nodes' object; none found")
+    nodes: Mapping[str, Any] = data["nodes"]
+    node_ids = list(nodes.keys())
+    if set(map(type, node_ids)) - {str}:
+        node_ids = list(map(str, node_ids))
+    try:
+        cols = _columns_fast(node_ids, list(nodes.values()))
+    except _SlowPathError:
+        cols = _columns_checked(node_ids, nodes)
+    class_index: dict[str, int] = cols["class_index"]
     roots_raw = data.get("root_eclasses", [])
     if not isinstance(roots_raw, list):
         raise MalformedEGraphError("'root_eclasses' must be a list of e-class ids")
@@ -116,18 +186,19 @@ def from_dict(data: Mapping[str, Any], *, allow_negative: bool = True) -> EGraph
         roots.append(cls)
     if not roots:
         raise MalformedEGraphError("the e-graph has no root e-classes; set 'root_eclasses'")
-    for nid, cost in zip(node_ids, costs):
-        if math.isnan(cost):
-            raise MalformedEGraphError(
-                f"node {nid!r} has a NaN cost; give it a number "
-                "(use a large finite cost or 'inf' to forbid it)")
+    costs = cols["costs"]
+    nan = np.flatnonzero(np.isnan(costs))
+    if len(nan):
+        raise MalformedEGraphError(
+            f"node {node_ids[int(nan[0])]!r} has a NaN cost; give it a number "
+            "(use a large finite cost or 'inf' to forbid it)")
     class_data = data.get("class_data") or {}
     extra = {k: v for k, v in data.items() if k not in _KNOWN_TOP}
     return EGraphModel.build(
-        node_ids=node_ids, ops=ops, node_class=np.asarray(node_class, dtype=np.int64),
-        costs=np.asarray(costs, dtype=np.float64), children=children, class_ids=class_ids,
-        roots=roots, subsumed=np.asarray(subsumed, dtype=np.bool_),
-        class_data=class_data, extra=extra, allow_negative=allow_negative)
+        node_ids=node_ids, ops=cols["ops"], node_class=cols["node_class"], costs=costs,
+        children=None, child_csr=cols["child_csr"], class_ids=cols["class_ids"], roots=roots,
+        subsumed=cols["subsumed"], class_data=class_data, extra=extra,
+        allow_negative=allow_negative)
 
 
 def to_dict(model: EGraphModel) -> dict[str, Any]:

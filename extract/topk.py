@@ -1,4 +1,4 @@
-"""The k cheapest distinct extractions by DAG cost (Lawler–Murty partitioning over the ILP).
+"""The k cheapest distinct extractions by DAG cost (Lawler-Murty partitioning over the ILP).
 
 Two extractions are distinct when their choice maps over the reachable classes differ.
 After each best solution with reachable classes ``c1..cm`` (parents first) and nodes

@@ -18,7 +18,7 @@ from hypothesis.extra import numpy as hnp
 
 from egraph_dsl.rules import Claim, Fact, Rule
 
-from .instantiate import FLOAT_DTYPES, LABELS, Template
+from .instantiate import FLOAT_DTYPES, LABELS, NDIM_FACTS, Template
 
 
 @dataclass(frozen=True)
@@ -57,26 +57,26 @@ def edge_values(dtype: str) -> list[float]:
 
 def elements(dtype: str, finite: bool) -> st.SearchStrategy[float]:
     edges = [v for v in edge_values(dtype) if not finite or np.isfinite(v)]
-    width = 64 if dtype == "float64" else 32
-    return st.one_of(st.sampled_from(edges),
-                     st.floats(width=width, allow_nan=not finite, allow_infinity=not finite))
+    floats = (st.floats(width=64, allow_nan=not finite, allow_infinity=not finite) if dtype == "float64"
+              else st.floats(width=32, allow_nan=not finite, allow_infinity=not finite))
+    return st.one_of(st.sampled_from(edges), floats)
 
 
 def apply_guard(array: np.ndarray, fact: Fact) -> np.ndarray:
     """Map an array into the set a guard allows (keeping as many drawn values as possible)."""
-    a = np.array(array, copy=True)
+    a = np.asarray(array)
     with np.errstate(all="ignore"):
         if fact is Fact.POSITIVE:
             a = np.abs(a)
-            a[(a == 0) | np.isnan(a)] = 1
+            a = np.where((a == 0) | np.isnan(a), 1, a)
         elif fact is Fact.NONNEGATIVE:
             a = np.abs(a)
-            a[np.isnan(a)] = 0
+            a = np.where(np.isnan(a), 0, a)
         elif fact is Fact.NONZERO:
-            a[a == 0] = 1
+            a = np.where(a == 0, 1, a)
         elif fact is Fact.FINITE:
-            a[~np.isfinite(a)] = 1
-    return a.astype(array.dtype)
+            a = np.where(np.isfinite(a), a, 1)
+    return np.asarray(a, dtype=array.dtype)
 
 
 def finite_inputs(rule: Rule) -> bool:
@@ -92,7 +92,7 @@ def cases(draw: Any, rule: Rule, templates: list[Template]) -> Case:
     t = template.relabel(sizes, dtype)
     dtypes = dict(t.dtypes)
     finite = finite_inputs(rule)
-    guards = {g.var: g.fact for g in rule.when}
+    guards = {g.var: g.fact for g in rule.when if g.fact.value not in NDIM_FACTS}
     arrays: dict[str, np.ndarray] = {}
     for name, shape in t.shapes:
         dt = dtypes[name]

@@ -26,12 +26,12 @@ from egraph_dsl.term import Term
 
 from .cases import Case, cases
 from .compare import bits_equal, compare_real, same_type
-from .instantiate import IllTyped, Template, build, inputs_for, attr_env, templates
+from .instantiate import IllTypedError, Template, attr_env, build, inputs_for, templates
 from .profiles import settings_for
 from .semantics import MpMath
 
 
-class Counterexample(AssertionError):
+class CounterexampleError(AssertionError):
     """The two sides of a rule disagree at a point."""
 
 
@@ -122,7 +122,7 @@ class Report:
     def __str__(self) -> str:
         lines = [r.text() for r in self.results]
         summary = ", ".join(f"{n} {s}" for s, n in sorted(self.counts().items()))
-        return "\n".join(lines + [f"{len(self.results)} rules: {summary or 'none'} (profile {self.profile})"])
+        return "\n".join([*lines, f"{len(self.results)} rules: {summary or 'none'} (profile {self.profile})"])
 
 
 # ------------------------------------------------------------------------ evaluation
@@ -145,7 +145,7 @@ class Evaluator:
             try:
                 rhs: Term | None = build(self.rule.rhs, env, attrs)
                 why = ""
-            except IllTyped as exc:
+            except IllTypedError as exc:
                 rhs, why = None, str(exc)
             shape, dtype = side_type(lhs, template)
             inputs = list(env.values())
@@ -184,7 +184,7 @@ def check_case(rule: Rule, case: Case, evaluator: Evaluator | None = None,
     evaluator = evaluator or Evaluator(rule)
     try:
         lhs, rhs, why, run_lhs, run_rhs, names = evaluator.sides(case.template)
-    except IllTyped:
+    except IllTypedError:
         return False, None
     args = case.args
     shape, dtype = side_type(lhs, case.template)
@@ -233,15 +233,15 @@ def check_rule(rule: Rule, profile: str = "ci", ruleset: str = "") -> RuleResult
         result.checked += int(checked)
         if finding is not None:
             last[:] = [finding]
-            raise Counterexample(finding.message)
+            raise CounterexampleError(finding.message)
 
     try:
         prop()
-    except Counterexample:
+    except CounterexampleError:
         result.status, result.finding = "counterexample", last[0]
     except Exception as exc:  # report, do not crash the whole run
         result.status = "error"
-        result.error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        result.error = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[0]
     else:
         if result.checked == 0:
             result.status, result.error = "untested", "no drawn point was in the rule's scope"

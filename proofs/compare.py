@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from egraph_dsl.rules import Claim, Rule
 from egraph_dsl.term import Term
 
-from .semantics import MpMath, OutOfRange, RealValue, Undefined, evaluate_real, to_real
+from .semantics import MpMath, OutOfRangeError, RealValue, UndefinedError, evaluate_real, to_real
 
 EPS64 = 2.0**-52
 REAL_AGREEMENT = 2.0**-1000  # relative agreement demanded of the two exact (mpmath) sides
@@ -78,20 +79,22 @@ def compare_real(rule: Rule, lhs: Term, rhs: Term, args: Mapping[str, np.ndarray
                  lhs_out: np.ndarray, rhs_out: np.ndarray, m: MpMath | None = None) -> Verdict:
     """Apply the ``real``/``guarded``/``approx`` policy at one point."""
     m = m or MpMath()
+    if any(a.dtype.kind == "f" and not np.all(np.isfinite(a)) for a in args.values()):
+        return Verdict(False, note="non-finite input: not a real number")
     env = {k: to_real(v, m) for k, v in args.items()}
     try:
         left = evaluate_real(lhs, env, m)
-    except Undefined as exc:
+    except UndefinedError as exc:
         return Verdict(False, note=f"left side undefined over the reals ({exc})")
-    except OutOfRange as exc:
+    except OutOfRangeError as exc:
         return Verdict(False, note=f"out of range ({exc})")
     try:
         right = evaluate_real(rhs, env, m)
-    except Undefined as exc:
+    except UndefinedError as exc:
         if rule.claim is Claim.APPROX:
             return Verdict(False, note="right side undefined")
         return Verdict(True, f"over the reals the left side is defined but the right side is not ({exc})")
-    except OutOfRange as exc:
+    except OutOfRangeError as exc:
         return Verdict(False, note=f"out of range ({exc})")
     if rule.claim is not Claim.APPROX:
         failure = _reals_agree(left, right)
@@ -114,7 +117,8 @@ def _reals_agree(left: RealValue, right: RealValue) -> str | None:
             if bool(a) != bool(b):
                 return f"over the reals at index {idx}: left {a}, right {b}"
             continue
-        if abs(a - b) > REAL_AGREEMENT * max(abs(a), abs(b), scale):
+        bound: Any = max(abs(a), abs(b), scale)
+        if abs(a - b) > REAL_AGREEMENT * bound:
             return f"over the reals at index {idx}: left {_mp(a)}, right {_mp(b)}"
     return None
 
@@ -122,7 +126,7 @@ def _reals_agree(left: RealValue, right: RealValue) -> str | None:
 def _mp(x: object) -> str:
     import mpmath
 
-    return mpmath.nstr(x, 17)
+    return str(mpmath.nstr(x, 17))
 
 
 def _in_normal_range(side: RealValue, dtype: str) -> bool:

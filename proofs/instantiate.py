@@ -22,9 +22,10 @@ from egraph_dsl.term import Term
 
 LABELS = (2, 3, 4)  # symbolic sizes in templates; relabelled per example
 FLOAT_DTYPES = ("float64", "float32")
+NDIM_FACTS = {"matrix": 2, "vector": 1}  # shape guards: the variable has exactly this many dimensions
 
 
-class IllTyped(Exception):
+class IllTypedError(Exception):
     """A pattern side does not build into a well-typed term for this template."""
 
 
@@ -89,7 +90,7 @@ def inputs_for(template: Template) -> dict[str, Term]:
 
 
 def build(p: Pattern, env: Mapping[str, Term], attrs: Mapping[str, Any]) -> Term:
-    """The term of pattern ``p`` with variables from ``env``; IllTyped if it does not type-check."""
+    """The term of pattern ``p`` with variables from ``env``; IllTypedError if it does not type-check."""
     wild = iter(sorted(n for n in env if n.startswith("_")))
     memo: dict[int, Term] = {}
 
@@ -115,7 +116,7 @@ def build(p: Pattern, env: Mapping[str, Term], attrs: Mapping[str, Any]) -> Term
         try:
             return term.make(node.op, args, **values)
         except (EgraphDslError, ValueError, TypeError, KeyError) as exc:
-            raise IllTyped(str(exc)) from None
+            raise IllTypedError(str(exc)) from None
 
     del memo
     return go(p)
@@ -139,17 +140,17 @@ def _check_attrs(op: str, args: list[Term], values: Mapping[str, Any]) -> None:
     if "axis" in values:
         axis = values["axis"]
         if axis is not None and (not axis or any(not 0 <= a < ndim for a in axis) or len(set(axis)) != len(axis)):
-            raise IllTyped(f"{op}: axis {axis} invalid for {ndim} dimensions")
+            raise IllTypedError(f"{op}: axis {axis} invalid for {ndim} dimensions")
     if op == "transpose" and sorted(values["axes"]) != list(range(ndim)):
-        raise IllTyped(f"transpose: axes {values['axes']} is not a permutation of {ndim} dimensions")
+        raise IllTypedError(f"transpose: axes {values['axes']} is not a permutation of {ndim} dimensions")
     if op == "reshape" and math.prod(values["shape"]) != math.prod(shape):
-        raise IllTyped(f"reshape: {shape} cannot become {values['shape']}")
+        raise IllTypedError(f"reshape: {shape} cannot become {values['shape']}")
     if op == "broadcast_to":
         target = tuple(values["shape"])
         if len(target) < ndim or any(s not in (1, t) for s, t in zip(shape[::-1], target[::-1], strict=False)):
-            raise IllTyped(f"broadcast_to: {shape} does not broadcast to {target}")
+            raise IllTypedError(f"broadcast_to: {shape} does not broadcast to {target}")
     if op in ("max", "logsumexp") and 0 in shape:
-        raise IllTyped(f"{op}: empty reduction")
+        raise IllTypedError(f"{op}: empty reduction")
 
 
 def _uses_structure(rule: Rule) -> bool:
@@ -194,10 +195,13 @@ def templates(rule: Rule, *, limit: int = 64, max_ndim: int = 3, both_sides: boo
         shape_choices: Iterator[tuple[tuple[int, ...], ...]] = itertools.product(*per_var)
     else:
         shape_choices = ((s,) * len(names) for s in _shape_pool(max_ndim) if len(set(s)) == len(s))
+    ndim_of = {g.var: NDIM_FACTS[g.fact.value] for g in rule.when if g.fact.value in NDIM_FACTS}
     attr_choices = list(itertools.product(*[_attr_pool(avars[a]) for a in anames]))
     found: list[Template] = []
     tried = 0
     for shapes in shape_choices:
+        if any(len(s) != ndim_of[n] for n, s in zip(names, shapes, strict=True) if n in ndim_of):
+            continue
         for attr_values in attr_choices:
             tried += 1
             if tried > 20000 or len(found) >= limit:
@@ -210,7 +214,7 @@ def templates(rule: Rule, *, limit: int = 64, max_ndim: int = 3, both_sides: boo
                 build(rule.lhs, env, attr_env(t))
                 if both_sides:
                     build(rule.rhs, env, attr_env(t))
-            except IllTyped:
+            except IllTypedError:
                 continue
             found.append(t)
     return found
@@ -227,5 +231,5 @@ def instantiate(rule: Rule, template: Template) -> tuple[dict[str, Term], Term, 
     lhs = build(rule.lhs, env, attrs)
     try:
         return env, lhs, build(rule.rhs, env, attrs), ""
-    except IllTyped as exc:
+    except IllTypedError as exc:
         return env, lhs, None, str(exc)

@@ -1,8 +1,8 @@
 """Exact real semantics in mpmath: the high-precision reference every float result is judged by.
 
 ``MpMath`` is the math namespace the op table's ``real`` functions run on; it raises
-:class:`Undefined` outside an op's domain (log of a non-positive number, division by zero …)
-and :class:`OutOfRange` where a value is too large to evaluate (exp of 10^5 and beyond).
+:class:`UndefinedError` outside an op's domain (log of a non-positive number, division by zero …)
+and :class:`OutOfRangeError` where a value is too large to evaluate (exp of 10^5 and beyond).
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ PRECISION_BITS = 2200  # adds any two float64 values exactly (2^1024 .. 2^-1074)
 EXP_LIMIT = 10**5
 
 
-class Undefined(ArithmeticError):
+class UndefinedError(ArithmeticError):
     """The expression is not defined over the reals at this point."""
 
 
-class OutOfRange(ArithmeticError):
+class OutOfRangeError(ArithmeticError):
     """The expression is defined but too large to evaluate; the point is skipped."""
 
 
@@ -44,23 +44,23 @@ class MpMath:
 
     def div(self, a: Any, b: Any) -> Any:
         if b == 0:
-            raise Undefined("division by zero")
+            raise UndefinedError("division by zero")
         return a / b
 
     def pow(self, a: Any, b: Any) -> Any:
         if a > 0:
             if abs(b * self.ctx.log(a)) > EXP_LIMIT:
-                raise OutOfRange("power too large")
+                raise OutOfRangeError("power too large")
             return self.ctx.power(a, b)
         if a == 0:
             if b > 0:
                 return self.ctx.mpf(0)
-            raise Undefined("0 to a non-positive power")
+            raise UndefinedError("0 to a non-positive power")
         if b == int(b):
             if abs(b) > 4096:
-                raise OutOfRange("integer power too large")
+                raise OutOfRangeError("integer power too large")
             return self.ctx.power(a, int(b))
-        raise Undefined("negative base to a non-integer power")
+        raise UndefinedError("negative base to a non-integer power")
 
     def maximum(self, a: Any, b: Any) -> Any:
         return a if a > b else b
@@ -70,17 +70,17 @@ class MpMath:
 
     def exp(self, a: Any) -> Any:
         if abs(a) > EXP_LIMIT:
-            raise OutOfRange("exp argument too large")
+            raise OutOfRangeError("exp argument too large")
         return self.ctx.exp(a)
 
     def log(self, a: Any) -> Any:
         if a <= 0:
-            raise Undefined("log of a non-positive number")
+            raise UndefinedError("log of a non-positive number")
         return self.ctx.log(a)
 
     def sqrt(self, a: Any) -> Any:
         if a < 0:
-            raise Undefined("sqrt of a negative number")
+            raise UndefinedError("sqrt of a negative number")
         return self.ctx.sqrt(a)
 
     def abs(self, a: Any) -> Any:

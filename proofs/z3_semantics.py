@@ -17,7 +17,7 @@ from typing import Any
 import z3
 
 
-class Unsupported(Exception):
+class UnsupportedError(Exception):
     """The op (or constant) has no model in this z3 namespace."""
 
 
@@ -152,11 +152,11 @@ def _real(x: Any) -> Any:
 
 
 def _is(e: z3.ExprRef, name: str) -> bool:
-    return z3.is_app(e) and e.num_args() == 1 and e.decl().name() == name
+    return bool(z3.is_app(e) and e.num_args() == 1 and e.decl().name() == name)
 
 
 def _is_uminus(e: z3.ExprRef) -> bool:
-    return z3.is_app_of(e, z3.Z3_OP_UMINUS)
+    return bool(z3.is_app_of(e, z3.Z3_OP_UMINUS))
 
 
 def _applications(exprs: list[z3.ExprRef], names: set[str]) -> list[z3.ExprRef]:
@@ -214,7 +214,7 @@ class Z3Float:
         return z3.If(c, a, b)
 
     def __getattr__(self, name: str) -> Any:
-        raise Unsupported(f"{name} has no model in z3's floating-point theory")
+        raise UnsupportedError(f"{name} has no model in z3's floating-point theory")
 
 
 def fp_identical(a: Any, b: Any) -> z3.BoolRef:

@@ -10,11 +10,14 @@ from egraph_dsl import RuleSet, rewrite
 
 RULES = [
     rewrite("1 / (1 + exp(-?x))", "sigmoid(?x)", name="sigmoid-def", claim="real"),
+    rewrite("1 / (exp(-?x) + 1)", "sigmoid(?x)", name="sigmoid-def-r", claim="real"),
     rewrite("exp(?x) / (1 + exp(?x))", "sigmoid(?x)", name="sigmoid-def-exp", claim="real"),
+    rewrite("exp(?x) / (exp(?x) + 1)", "sigmoid(?x)", name="sigmoid-def-exp-r", claim="real"),
     rewrite("1 - sigmoid(?x)", "sigmoid(-?x)", name="one-minus-sigmoid", claim="real"),
     rewrite("log(sigmoid(?x))", "-softplus(-?x)", name="log-sigmoid", claim="real"),
     rewrite("log(1 - sigmoid(?x))", "-softplus(?x)", name="log-one-minus-sigmoid", claim="real"),
     rewrite("log(1 + exp(?x))", "softplus(?x)", name="softplus-def", claim="real"),
+    rewrite("log(exp(?x) + 1)", "softplus(?x)", name="softplus-def-r", claim="real"),
     rewrite("log1p(exp(?x))", "softplus(?x)", name="softplus-log1p", claim="real"),
     rewrite("log(1 + ?x)", "log1p(?x)", name="log1p-def", claim="real"),
     rewrite("log(?x + 1)", "log1p(?x)", name="log1p-def-r", claim="real"),

@@ -110,19 +110,9 @@ def compile_rule(rule: Rule, ruleset: str, rule_id: str, scope: str | None = Non
         strong |= _under_structural_ops(rule.rhs)
         atoms += [f"(Strong {var_name(v)})" for v in sorted(strong)]
         rhs = action_expr(rule.rhs, lets, names, scope)
-    actions = lets + [f"(union {root} {rhs})"]
+    actions = [*lets, f"(union {root} {rhs})"]
     return (f"(rule ({' '.join(atoms)})\n      ({' '.join(actions)})\n      "
             f":ruleset {ruleset} :name {string(rule_id)})")
-
-
-def compile_probe(rule: Rule, ruleset: str, rule_id: str, scope: str | None = None) -> str:
-    """The rule's query with a no-op action: running it counts the matches the rule would apply.
-
-    (A rule with no action at all is counted differently by egglog, so the action is a trivial union.)
-    """
-    text = compile_rule(rule, ruleset, rule_id, scope)
-    query_end = text.index("\n")
-    return f"{text[:query_end]}\n      ((union root root))\n      :ruleset {ruleset} :name {string(rule_id)})"
 
 
 def _shape_anchor(lhs: Pattern) -> str | None:

@@ -23,11 +23,11 @@ from .. import ops
 from ..errors import ConstantConflictError, SaturationError
 from ..registry import RuleSet
 from ..term import Term, postorder
-from .compile import compile_probe, compile_rule
+from .compile import compile_rule
 from .encode import decode_attr, tsv_cell
 from .limits import Limits, StopReason
 from .report import RunReport
-from .schema import ANALYSIS, LOAD, UNLOAD, declarations
+from .schema import ANALYSIS, FOLD, LOAD, UNLOAD, declarations
 
 _OP_EGG = {s.egg for s in ops.OPS.values()}
 
@@ -44,7 +44,6 @@ class ENode:
 class _CompiledRuleset:
     ruleset: RuleSet
     names: list[str]  # egglog ruleset applying each rule
-    probes: list[str]  # each rule's query with no action, for a fresh probe ruleset
     growth: list[int]  # e-nodes a match may add (op nodes on the right side)
     rule_of: dict[str, str]  # egglog rule name -> rule name
     combined: dict[tuple[str, ...], str]
@@ -141,11 +140,10 @@ class EGraph:
 
     # ---------------------------------------------------------------------- rules
     def _compile_ruleset(self, ruleset: RuleSet, scope_relation: str | None) -> _CompiledRuleset:
-        """One egglog ruleset per rule, so rules can be scheduled one by one, plus probe queries."""
+        """One egglog ruleset per rule, so rules can be scheduled one by one."""
         key = next(self._ids)
         lines: list[str] = []
         names: list[str] = []
-        probes: list[str] = []
         rule_of: dict[str, str] = {}
         for i, rule in enumerate(ruleset.rules):
             egg = f"rs{key}_{i}"
@@ -153,23 +151,11 @@ class EGraph:
             rule_of[f"{egg}/apply"] = rule.name
             lines.append(f"(ruleset {egg})")
             lines.append(compile_rule(rule, egg, f"{egg}/apply", scope_relation))
-            probes.append(compile_probe(rule, "{ruleset}", f"{egg}/probe", scope_relation))
         self._run("\n".join(lines))
-        # e-nodes one probed match may cost: the right side's op nodes, times the left side's op
-        # nodes (egglog's semi-naive evaluation may apply a match once per changed atom)
+        # e-nodes one match may add: the right side's op nodes, times the left side's op nodes
+        # (egglog's semi-naive evaluation may apply a match once per changed atom)
         growth = [max(1, _op_nodes(rule.rhs)) * max(1, _op_nodes(rule.lhs)) for rule in ruleset.rules]
-        return _CompiledRuleset(ruleset, names, probes, growth, rule_of, {})
-
-    def _count_matches(self, compiled: _CompiledRuleset, active: list[int]) -> dict[int, int]:
-        """All current matches of each active rule: fresh probe rules have no semi-naive history."""
-        name = f"probe{next(self._ids)}"
-        body = "\n".join(compiled.probes[i].replace("{ruleset}", name) for i in active)
-        (out,) = self._run(f"(ruleset {name})\n{body}\n(run {name} 1)")[-1:]
-        counts = dict.fromkeys(active, 0)
-        for k, n in out.report.num_matches_per_rule.items():
-            if k.endswith("/probe"):
-                counts[int(k.split("/")[0].rsplit("_", 1)[1])] = n
-        return counts
+        return _CompiledRuleset(ruleset, names, growth, rule_of, {})
 
     def _combined(self, compiled: _CompiledRuleset, members: tuple[str, ...]) -> str:
         """An egglog ruleset running ``members`` together in one iteration (cached)."""
@@ -192,23 +178,23 @@ class EGraph:
         return name
 
     def run(self, ruleset: RuleSet, limits: Limits | None = None, scope: str | None = None,
-            match_limit: int | None = None, ban_length: int = 3) -> RunReport:
+            match_limit: int | None = None, ban_length: int = 2) -> RunReport:
         """Saturate with ``ruleset`` until saturated or a limit is hit.
 
-        Each iteration first counts every rule's new matches (a probe that changes nothing), then
-        runs the rules that fit, as egg's backoff scheduler does: a rule matching more than its
-        budget is banned for a few iterations (budget and ban double each time), and the rules run
-        together may not add more e-nodes than the node limit leaves. After each iteration the
-        constant-conflict check runs; a conflict stops the run with an error naming the rules
-        that fired in that iteration.
+        Rules are scheduled as egg's backoff scheduler does: a rule that matched more than its
+        budget in an iteration is banned for a few iterations (budget and ban double each time),
+        so commutativity and associativity cannot crowd out the other rules. Within an iteration
+        rules run in groups, and the node and time limits are checked between groups. After each
+        iteration the constant-conflict check runs; a conflict stops the run with an error naming
+        the rules that fired in that iteration.
         """
         limits = limits or Limits()
         compiled = self._compile_ruleset(ruleset, scope)
         rules = ruleset.rules
-        base_limit = match_limit or max(100, limits.nodes // 50)
+        base_limit = match_limit or max(50, limits.nodes // 100)
         bans = [0] * len(rules)
-        consumed = [0] * len(rules)
         banned_until = [0] * len(rules)
+        last = [0] * len(rules)  # matches in the rule's last run: expansive rules run last, alone
         start = time.perf_counter()
         before = self.size()
         sizes: list[int] = []
@@ -216,6 +202,7 @@ class EGraph:
         iterations = 0
         size = before
         reason = StopReason.ITERATION_LIMIT
+        index = {name: i for i, name in enumerate(compiled.names)}
         while True:
             if iterations >= limits.iterations:
                 reason = StopReason.ITERATION_LIMIT
@@ -226,79 +213,48 @@ class EGraph:
             if time.perf_counter() - start >= limits.seconds:
                 reason = StopReason.TIME_LIMIT
                 break
-            # pending work of a rule = its matches now minus those it had when it last ran (egg's
-            # backoff scheduler searches before it applies; egglog cannot, so we count first)
             active = [i for i in range(len(rules)) if banned_until[i] <= iterations]
-            counts = self._count_matches(compiled, active) if active else {}
-            # (unions can shrink a count while new matches appear: any change counts as pending)
-            pending = {i: max(n - consumed[i], 1) for i, n in counts.items() if n != consumed[i]}
-            budget = limits.nodes - size
-            group: list[int] = []  # small rules, run together
-            solo: list[int] = []  # rules whose growth matters, each re-counted and run alone
-            group_cost = 0
-            for i in sorted(pending, key=lambda j: (pending[j], j)):
-                if pending[i] > base_limit << bans[i]:
-                    banned_until[i] = iterations + 1 + (ban_length << bans[i])
-                    bans[i] += 1
-                    continue
-                cost = pending[i] * compiled.growth[i]
-                if group_cost + cost <= budget // 10:
-                    group_cost += cost
-                    group.append(i)
-                    consumed[i] = counts[i]
-                else:
-                    solo.append(i)
             iterations += 1
+            quiet = [i for i in active if last[i] * compiled.growth[i] < max(1, limits.nodes - size) // 20]
+            loud = sorted((i for i in active if i not in quiet), key=lambda i: last[i])
+            groups = ([tuple(quiet)] if quiet else []) + [(i,) for i in loud]
             fired_now: dict[str, int] = {}
-            ran = False
-            if group:
-                name = self._combined(compiled, tuple(compiled.names[i] for i in sorted(group)))
-                self._apply(name, compiled, matches, fired_now)
-                ran = True
-            deferred = False
-            for i in solo:
-                if time.perf_counter() - start >= limits.seconds:
+            for group in groups:
+                if self.size() >= limits.nodes or time.perf_counter() - start >= limits.seconds:
                     break
-                # rules in one egglog run see each other's new nodes, so count again right before
-                now = self._count_matches(compiled, [i])[i]
-                size = self.size()
-                cost = max(now - consumed[i], 1) * compiled.growth[i]
-                if now - consumed[i] > base_limit << bans[i]:
-                    banned_until[i] = iterations + (ban_length << bans[i])
-                    bans[i] += 1
-                    continue
-                if cost > limits.nodes - size:
-                    deferred = True
-                    continue
-                consumed[i] = now
-                self._apply(compiled.names[i], compiled, matches, fired_now)
-                ran = True
-            if not ran:
-                if deferred:
-                    reason = StopReason.NODE_LIMIT  # the next step would pass the node limit
-                    break
-                if any(b > iterations for b in banned_until):
-                    sizes.append(size)
-                    continue  # only banned rules have work left: wait for their bans to pass
-                reason = StopReason.SATURATED
-                break
+                name = self._combined(compiled, tuple(compiled.names[i] for i in group))
+                for egg_rule, n in self._apply(name, compiled, matches, fired_now).items():
+                    i = index[egg_rule]
+                    last[i] = n
+                    if n > base_limit << bans[i]:
+                        banned_until[i] = iterations + (ban_length << bans[i])
+                        bans[i] += 1
             self._check_conflicts(fired_now)
             size = self.size()
             sizes.append(size)
-        if reason is StopReason.ITERATION_LIMIT and size >= limits.nodes:
-            reason = StopReason.NODE_LIMIT
+            if not fired_now and len(active) == len(rules):
+                reason = StopReason.SATURATED
+                break
+            if not fired_now and active and not any(b > iterations for b in banned_until):
+                reason = StopReason.SATURATED
+                break
         return RunReport(ruleset.name, reason, iterations, time.perf_counter() - start, before, size,
                          matches, tuple(sizes))
 
     def _apply(self, egg_ruleset: str, compiled: _CompiledRuleset, matches: dict[str, int],
-               fired: dict[str, int]) -> None:
-        """Run one egglog ruleset once, then the analyses; add up what each rule matched."""
-        outputs = self._run(f"(run-schedule (run {egg_ruleset}) (saturate (run {ANALYSIS})))")
+               fired: dict[str, int]) -> dict[str, int]:
+        """Run one egglog ruleset once, then the analyses; returns matches per egglog rule set name."""
+        outputs = self._run(f"(run-schedule (run {egg_ruleset}) (run {FOLD}) (saturate (run {ANALYSIS})))")
+        per_rule: dict[str, int] = {}
         for rule_id, n in outputs[0].report.num_matches_per_rule.items():
             rule_name = compiled.rule_of.get(rule_id)
-            if rule_name is not None and n:
+            if rule_name is None:
+                continue
+            per_rule[rule_id.split("/")[0]] = n
+            if n:
                 matches[rule_name] += n
                 fired[rule_name] = fired.get(rule_name, 0) + n
+        return per_rule
 
     def _check_conflicts(self, fired: dict[str, int]) -> None:
         (out,) = self._run("(print-size ConstConflict)")

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
+
+# the helpers module sits next to this file; with --import-mode=importlib pytest does not put
+# test directories on sys.path, so do it here (conftest is imported before the test modules)
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
+
 from extract_helpers import make
 
 from extract import EGraphModel

@@ -13,7 +13,7 @@ from extract import (
     verify,
 )
 from extract.graph import usable_nodes
-from extract.greedy import best_greedy_choice, improve, tree_choice
+from extract.greedy import best_greedy_choice, dag_choice, improve, tree_choice
 
 
 def test_tree_greedy_pays_shared_subterm_per_use(shared: EGraphModel) -> None:
@@ -115,3 +115,35 @@ def test_synthetic_graph_is_extracted_validly() -> None:
     tree, dag = greedy_tree(model), greedy_dag(model)
     assert verify(model, dag) == dag.cost and verify(model, tree) == tree.cost
     assert dag.cost <= tree.cost * 1.5
+
+
+@given(small_egraphs())
+def test_greedy_dag_is_never_worse_than_greedy_tree(model: EGraphModel) -> None:
+    if not all_extractions(model):
+        return
+    assert greedy_dag(model).cost <= greedy_tree(model).cost
+
+
+@given(small_egraphs(negative=False))
+def test_tree_sweeps_match_the_priority_queue(model: EGraphModel) -> None:
+    usable = usable_nodes(model)
+    swept = tree_choice(model, usable)  # vectorised sweeps (costs >= 0)
+    queued = tree_choice(model, usable, complete=True, max_sweeps=0)
+    assert swept[1] == pytest.approx(queued[1])
+    for choice in (swept[0], queued[0]):
+        if all(choice[r] >= 0 for r in model.roots.tolist()):
+            verify(model, choice)
+
+
+def test_dag_work_budget_falls_back_validly() -> None:
+    model = synthetic(600, 3, seed=2)
+    usable = usable_nodes(model)
+    for budget in (0, 50, 10**9):
+        choice = dag_choice(model, usable, max_work=budget)
+        verify(model, choice)
+    assert greedy_dag(model).cost == greedy_dag(model).cost  # deterministic
+
+
+def test_dag_greedy_is_deterministic() -> None:
+    model = synthetic(2000, 3, seed=3)
+    assert greedy_dag(model).choices == greedy_dag(model).choices

@@ -121,3 +121,22 @@ def test_hard_sample_files_are_not_worse_than_reference(name: str) -> None:
     assert result.cost <= best * (1 + 1e-12)
     assert result.lower_bound is not None and result.lower_bound <= result.cost
     assert not result.optimal or result.lower_bound == pytest.approx(result.cost)
+
+
+@given(small_egraphs(negative=False))
+def test_combinatorial_bound_and_incumbent_pruning_are_exact(model: EGraphModel) -> None:
+    from extract.prune import dag_lower_bounds, prune, prune_by_incumbent
+
+    costs = all_extractions(model)
+    if not costs:
+        return
+    best = min(costs.values())
+    pruned = prune(model)
+    lb = dag_lower_bounds(model, pruned)
+    assert max(lb[r] for r in model.roots.tolist()) <= best + 1e-9
+    worst = max(costs.values())
+    for incumbent in (best, worst):
+        kept, _ = prune_by_incumbent(model, pruned, incumbent, lb)
+        assert set(model.roots.tolist()) <= set(kept.classes)
+    result = ilp(model, time_limit=5)
+    assert result.cost == pytest.approx(best) and result.optimal

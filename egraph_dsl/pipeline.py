@@ -62,10 +62,20 @@ def resolve_cost_model(spec: Any) -> Any:
     from extract.array_cost import cost_model
 
     if spec == "gpu":
-        from backends.cupy_cost import GpuCost
-
         return GpuCost()
     return cost_model("cpu" if spec is None else spec)
+
+
+class GpuCost:
+    """The device-aware model of the CuPy backend (kernel launches, fusion, bandwidth), in ns."""
+
+    def node_cost(self, op: str, attrs: dict[str, Any], arg_shapes: tuple[Any, ...],
+                  arg_dtypes: tuple[str | None, ...], out_shape: Any, out_dtype: str | None) -> float:
+        from backends.cupy_cost import gpu_node_cost
+
+        if out_shape is None:
+            return 1.0
+        return 1e9 * float(gpu_node_cost(op, arg_shapes, out_shape, out_dtype or "float64"))
 
 
 def program_cost(program: Program, model: Any) -> float:

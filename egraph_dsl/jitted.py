@@ -12,7 +12,7 @@ import numpy as np
 
 from .engine.limits import Limits
 from .errors import SignatureError
-from .optimize import Optimized, optimize
+from .pipeline import Optimized, optimize
 from .plan import Plan, build_plan
 from .program import Program
 from .registry import Registry, RulesetSpec
@@ -30,9 +30,11 @@ def signature_of(args: tuple[Any, ...]) -> tuple[Any, ...]:
         elif isinstance(a, float):
             key.append(("float",))
         elif isinstance(a, ArraySpec):
-            key.append((a.shape, a.dtype.name))
+            key.append((a.shape, a.dtype))
+        elif isinstance(a, np.ndarray):
+            key.append((a.shape, a.dtype))  # dtype objects hash and compare fast
         elif hasattr(a, "shape") and hasattr(a, "dtype"):
-            key.append((tuple(a.shape), np.dtype(a.dtype).name))
+            key.append((tuple(a.shape), np.dtype(a.dtype)))
         else:
             raise SignatureError(f"argument {len(key)} is a {type(a).__name__}; pass arrays or numbers")
     return tuple(key)

@@ -1,0 +1,141 @@
+"""jit end to end: differential tests against plain NumPy, caching, signatures, and the targets' rewrites."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import egraph_dsl as ed
+from egraph_dsl.errors import BackendError, BackendUnavailableError, RulesetError, SignatureError
+
+UNARY: dict[str, Callable[[Any], Any]] = {
+    "neg": lambda a: -a, "exp": lambda a: np.exp(np.tanh(a)), "tanh": np.tanh, "abs": np.abs,
+    "square": np.square, "log1p_abs": lambda a: np.log1p(np.abs(a)), "sigmoid": ed.sigmoid,
+    "softplus": ed.softplus, "sqrt_abs": lambda a: np.sqrt(np.abs(a)),
+}
+BINARY: dict[str, Callable[[Any, Any], Any]] = {
+    "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+    "max": np.maximum, "min": np.minimum, "logaddexp": np.logaddexp,
+    "div": lambda a, b: a / (1.0 + b * b), "where": lambda a, b: np.where(a > b, a, b * 2.0),
+    "one_minus": lambda a, b: (1 - a) * b, "dot": lambda a, b: a * np.sum(a * b, axis=1, keepdims=True),
+}
+
+
+@st.composite
+def programs(draw: Any) -> Callable[..., Any]:
+    """A random well-typed function of x, y (shape 4x3), built from NumPy calls."""
+    leaves: list[Callable[..., Any]] = [lambda x, y: x, lambda x, y: y, lambda x, y: x * 0.5 + 1.0]
+    for _ in range(draw(st.integers(1, 8))):
+        if draw(st.booleans()):
+            f = draw(st.sampled_from(sorted(UNARY)))
+            a = draw(st.sampled_from(leaves))
+            leaves.append(lambda x, y, f=f, a=a: UNARY[f](a(x, y)))
+        else:
+            f = draw(st.sampled_from(sorted(BINARY)))
+            a, b = draw(st.sampled_from(leaves)), draw(st.sampled_from(leaves))
+            leaves.append(lambda x, y, f=f, a=a, b=b: BINARY[f](a(x, y), b(x, y)))
+    body = leaves[-1]
+    reduce = draw(st.sampled_from(["none", "sum", "sum0", "mean1", "max", "lse"]))
+    reducers = {"none": lambda v: v, "sum": np.sum, "sum0": lambda v: np.sum(v, axis=0),
+                "mean1": lambda v: np.mean(v, axis=1), "max": np.max,
+                "lse": lambda v: np.log(np.sum(np.exp(np.tanh(v)), axis=1))}
+    return lambda x, y: reducers[reduce](body(x, y))
+
+
+@given(programs(), st.integers(0, 2**31))
+def test_random_programs_match_numpy(fn: Callable[..., Any], seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    x, y = rng.normal(size=(4, 3)), rng.normal(size=(4, 3)) * 3
+    expected = fn(x, y)
+    f = ed.jit(fn, limits={"nodes": 3000, "seconds": 2})
+    got = f(x, y)
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12, err_msg=f.explain())
+    assert np.shape(got) == np.shape(expected)
+
+
+def test_cache_per_signature_and_inconsistent_arguments() -> None:
+    f = ed.jit(lambda a, b: np.sum(a * b))
+    f(np.ones(3), np.ones(3))
+    f(np.ones(3), np.ones(3))
+    f(np.ones(4, np.float32), np.ones(4, np.float32))
+    assert len(f.signatures) == 2
+    with pytest.raises(SignatureError, match="traced with 2 arguments"):
+        f(np.ones(3))
+    with pytest.raises(SignatureError, match="keyword"):
+        f(np.ones(3), b=np.ones(3))
+    with pytest.raises(SignatureError, match="pass arrays or numbers"):
+        f("x", np.ones(3))
+
+
+def test_unknown_names_fail_early() -> None:
+    with pytest.raises(BackendError, match="unknown backend 'tpu'"):
+        ed.jit(lambda x: x, backend="tpu")
+    with pytest.raises(RulesetError, match="unknown ruleset 'fastest'"):
+        ed.jit(lambda x: x + 1, rulesets=["fastest"])(np.ones(2))
+    with pytest.raises(ed.errors.LimitsError):
+        ed.jit(lambda x: x, limits={"nodes": -5})
+
+
+def test_cupy_backend_without_gpu_is_a_clear_error() -> None:
+    cupy = pytest.importorskip("cupy")
+    if cupy.is_available():
+        pytest.skip("a GPU is present")
+    f = ed.jit(lambda x: np.exp(x) + 1, backend="cupy")
+    with pytest.raises(BackendUnavailableError):
+        f(np.ones(3))
+
+
+def _matmuls(program: ed.Program) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    return [(t.args[0].shape, t.args[1].shape) for t in program.terms() if t.op == "matmul"]
+
+
+def test_matrix_chain_is_reassociated() -> None:
+    n = 60
+    rng = np.random.default_rng(0)
+    A, B, C = (rng.normal(size=(n, n)) for _ in range(3))
+    v = rng.normal(size=n)
+    f = ed.jit(lambda A, B, C, v: A @ B @ C @ v)
+    np.testing.assert_allclose(f(A, B, C, v), A @ B @ C @ v, rtol=1e-9)
+    assert all(len(b) == 1 for _, b in _matmuls(f.program(A, B, C, v)))  # only matrix-vector products
+
+
+def test_trace_of_product_becomes_a_sum() -> None:
+    rng = np.random.default_rng(0)
+    A, B = rng.normal(size=(30, 20)), rng.normal(size=(20, 30))
+    f = ed.jit(lambda A, B: np.trace(A @ B))
+    np.testing.assert_allclose(f(A, B), np.trace(A @ B), rtol=1e-12)
+    assert not _matmuls(f.program(A, B))
+
+
+def test_extreme_logits_stay_finite() -> None:
+    from egraph_dsl.demo import log_posterior, log_posterior_reference
+
+    X = np.array([[1.0], [-1.0], [2.0]])
+    y, w = np.array([0.0, 1.0, 1.0]), np.array([800.0])
+    f = ed.jit(log_posterior)
+    got = float(f(X, y, w, 0.0))
+    with np.errstate(all="ignore"):
+        assert not np.isfinite(log_posterior(X, y, w, 0.0))
+    assert np.isfinite(got)
+    assert abs(got - log_posterior_reference(X, y, w, 0.0)) <= 1e-12 * abs(got)
+
+
+def test_explain_lists_programs_rules_costs_and_stages() -> None:
+    f = ed.jit(lambda x: np.log(1 + np.exp(x)))
+    assert "not called yet" in f.explain()
+    f(np.ones(3))
+    text = f.explain()
+    for part in ("before", "after", "softplus", "softplus-def", "cost", "time per stage", "saturate"):
+        assert part in text
+
+
+def test_buffer_reuse_with_repeated_operands() -> None:
+    """Regression: add(v, v) must free v's buffer once, or a live value gets overwritten."""
+    fn = lambda x, y: (x * 0.5 + 1.0) + (x * 0.5 + 1.0) + (x + x)
+    x = np.arange(12.0).reshape(4, 3)
+    np.testing.assert_array_equal(ed.jit(fn, rulesets=[])(x, x), fn(x, x))

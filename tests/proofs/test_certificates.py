@@ -1,0 +1,52 @@
+"""Stored certificates are current with the shipped rules; a changed rule makes them stale."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import rulesets  # noqa: F401  (registers the shipped rulesets)
+from egraph_dsl.registry import RuleSet, default_registry
+from egraph_dsl.rules import rewrite
+from proofs import certificates
+from proofs.prove import prove_rule
+
+
+@pytest.mark.parametrize("name", default_registry.names())
+def test_shipped_certificates_are_current(name: str) -> None:
+    problems = certificates.stale(default_registry.get(name))
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("name", default_registry.names())
+def test_no_shipped_rule_is_refuted(name: str) -> None:
+    refuted = [r for r, result in certificates.results(name).items() if result == "refuted"]
+    assert not refuted
+
+
+def test_changed_rule_makes_the_certificate_stale(tmp_path: Path) -> None:
+    rs = RuleSet("mine", [rewrite("?x * 1", "?x", name="mul-one")])
+    certificates.write("mine", [prove_rule(r, "mine") for r in rs.rules], tmp_path)
+    assert certificates.stale(rs, tmp_path) == []
+    changed = RuleSet("mine", [rewrite("?x * 1", "?x", name="mul-one", claim="real"),
+                               rewrite("?x + 0", "?x", name="add-zero", claim="real")])
+    problems = certificates.stale(changed, tmp_path)
+    assert len(problems) == 2
+    assert all("egraph-dsl prove --write mine" in p for p in problems)
+    assert "rule changed" in problems[0] and "no certificate" in problems[1]
+
+
+def test_missing_certificate_is_stale(tmp_path: Path) -> None:
+    (problem,) = certificates.stale(RuleSet("absent", []), tmp_path)
+    assert "has no certificate" in problem and "prove --write" in problem
+
+
+def test_soundness_verdicts() -> None:
+    from proofs.report import verdict
+
+    assert verdict("proved", "passed") == "proved"
+    assert verdict("unknown", "passed") == "tested only"
+    assert verdict("proved", "counterexample") == "UNSOUND"
+    assert verdict("refuted", "passed") == "UNSOUND"
+    assert verdict("unknown", "untested") == "unknown"
