@@ -16,7 +16,7 @@ from .errors import EgraphDslError
 from .pattern import attr_var, op, parse, var, vars_
 from .program import Program, evaluate
 from .registry import Registry, RuleSet, default_registry, register
-from .rules import Claim, Rule, finite, matrix, nonnegative, nonzero, positive, rewrite, vector
+from .rules import Claim, Rule, finite, matrix, nonnegative, nonzero, positive, rewrite, square, vector
 from .trace import ArraySpec, logsumexp, sigmoid, softplus, trace_function
 
 __version__ = "0.1.0"
@@ -48,5 +48,5 @@ __all__ = [
     "ArraySpec", "Claim", "EgraphDslError", "JitFunction", "Limits", "Program", "Registry", "Rule", "RuleSet",
     "Session", "StopReason", "attr_var", "default_registry", "errors", "evaluate", "finite", "jit", "logsumexp",
     "matrix", "nonnegative", "nonzero", "op", "ops", "optimize", "parse", "positive", "register", "rewrite",
-    "sigmoid", "softplus", "trace", "trace_function", "var", "vars_", "vector",
+    "sigmoid", "softplus", "square", "trace", "trace_function", "var", "vars_", "vector",
 ]

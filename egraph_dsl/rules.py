@@ -33,6 +33,7 @@ class Fact(Enum):
     FINITE = "finite"  # not inf, not nan
     MATRIX = "matrix"  # exactly 2-D (a shape fact, for linear-algebra rules)
     VECTOR = "vector"  # exactly 1-D
+    SQUARE = "square"  # a square 2-D matrix
 
 
 @dataclass(frozen=True)
@@ -45,12 +46,12 @@ class Guard:
     def __str__(self) -> str:
         return {Fact.POSITIVE: "?{} > 0", Fact.NONNEGATIVE: "?{} >= 0", Fact.NONZERO: "?{} != 0",
                 Fact.FINITE: "finite(?{})", Fact.MATRIX: "matrix(?{})",
-                Fact.VECTOR: "vector(?{})"}[self.fact].format(self.var)
+                Fact.VECTOR: "vector(?{})", Fact.SQUARE: "square(?{})"}[self.fact].format(self.var)
 
     @property
     def is_shape_fact(self) -> bool:
         """Shape facts restrict where a rule applies; they are not value conditions."""
-        return self.fact in (Fact.MATRIX, Fact.VECTOR)
+        return self.fact in (Fact.MATRIX, Fact.VECTOR, Fact.SQUARE)
 
 
 _GUARD_TEXT = [
@@ -60,6 +61,7 @@ _GUARD_TEXT = [
     (re.compile(r"^finite\(\??(\w+)\)$"), Fact.FINITE),
     (re.compile(r"^matrix\(\??(\w+)\)$"), Fact.MATRIX),
     (re.compile(r"^vector\(\??(\w+)\)$"), Fact.VECTOR),
+    (re.compile(r"^square\(\??(\w+)\)$"), Fact.SQUARE),
 ]
 
 
@@ -69,6 +71,7 @@ def nonzero(x: Var) -> Guard: return Guard(Fact.NONZERO, x.name)
 def finite(x: Var) -> Guard: return Guard(Fact.FINITE, x.name)
 def matrix(x: Var) -> Guard: return Guard(Fact.MATRIX, x.name)
 def vector(x: Var) -> Guard: return Guard(Fact.VECTOR, x.name)
+def square(x: Var) -> Guard: return Guard(Fact.SQUARE, x.name)
 
 
 def parse_guard(text: str) -> Guard:
@@ -77,7 +80,7 @@ def parse_guard(text: str) -> Guard:
         if m:
             return Guard(fact, m.group(1))
     raise RuleError(f"guard {text!r} is not understood; write '?x > 0', '?x >= 0', '?x != 0', 'finite(?x)', "
-                    "'matrix(?x)' or 'vector(?x)'")
+                    "'matrix(?x)', 'vector(?x)' or 'square(?x)'")
 
 
 @dataclass(frozen=True)

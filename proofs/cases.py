@@ -18,7 +18,7 @@ from hypothesis.extra import numpy as hnp
 
 from egraph_dsl.rules import Claim, Fact, Rule
 
-from .instantiate import FLOAT_DTYPES, LABELS, NDIM_FACTS, Template
+from .instantiate import FLOAT_DTYPES, LABELS, Template
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def cases(draw: Any, rule: Rule, templates: list[Template]) -> Case:
     t = template.relabel(sizes, dtype)
     dtypes = dict(t.dtypes)
     finite = finite_inputs(rule)
-    guards = {g.var: g.fact for g in rule.when if g.fact.value not in NDIM_FACTS}
+    guards = {g.var: g.fact for g in rule.when if not g.is_shape_fact}
     arrays: dict[str, np.ndarray] = {}
     for name, shape in t.shapes:
         dt = dtypes[name]

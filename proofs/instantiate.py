@@ -196,11 +196,14 @@ def templates(rule: Rule, *, limit: int = 64, max_ndim: int = 3, both_sides: boo
     else:
         shape_choices = ((s,) * len(names) for s in _shape_pool(max_ndim) if len(set(s)) == len(s))
     ndim_of = {g.var: NDIM_FACTS[g.fact.value] for g in rule.when if g.fact.value in NDIM_FACTS}
+    square = {g.var for g in rule.when if g.fact.value == "square"}
     attr_choices = list(itertools.product(*[_attr_pool(avars[a]) for a in anames]))
     found: list[Template] = []
     tried = 0
     for shapes in shape_choices:
         if any(len(s) != ndim_of[n] for n, s in zip(names, shapes, strict=True) if n in ndim_of):
+            continue
+        if any(len(s) != 2 or s[0] != s[1] for n, s in zip(names, shapes, strict=True) if n in square):
             continue
         for attr_values in attr_choices:
             tried += 1

@@ -30,7 +30,7 @@ from egraph_dsl.term import Term, postorder
 from .cases import Case
 from .check import RulesetLike, check_case, resolve
 from .compare import _reals_agree, same_type
-from .instantiate import NDIM_FACTS, IllTypedError, Template, instantiate, templates
+from .instantiate import IllTypedError, Template, instantiate, templates
 from .semantics import MpMath, OutOfRangeError, UndefinedError, evaluate_real
 from .z3_semantics import FP_OPS, UnsupportedError, Z3Float, Z3Real, fp_identical
 
@@ -111,7 +111,7 @@ def _symbols(template: Template, make: Any) -> dict[str, np.ndarray]:
 def _guards(rule: Rule, env: Mapping[str, np.ndarray], zero: Any, fp: bool = False) -> list[Any]:
     out: list[Any] = []
     for g in rule.when:
-        if g.fact.value in NDIM_FACTS:  # shape facts hold by construction of the template
+        if g.is_shape_fact:  # shape facts hold by construction of the template
             continue
         for x in env[g.var].ravel():
             if fp:

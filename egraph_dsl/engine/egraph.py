@@ -125,6 +125,8 @@ class EGraph:
                 cells = [str(h)] + [str(self._handles[a]) for a in t.args]
                 cells += [tsv_cell(k, v) for k, v in t.attrs]
                 rows.setdefault(f"Row{spec.egg}", []).append("\t".join(cells))
+            if t.shape is not None and len(t.shape) == 2 and t.shape[0] == t.shape[1]:
+                rows.setdefault("RowIsSquare", []).append(str(h))
             if not t.weak:
                 rows.setdefault("RowType", []).append(f"{h}\t{tsv_cell('shape', t.shape)}\t{t.dtype}\t{len(t.shape or ())}")
         with tempfile.TemporaryDirectory(prefix="egraph-dsl-load-") as tmp:

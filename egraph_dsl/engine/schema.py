@@ -19,7 +19,8 @@ ANALYSIS = "__analysis"
 FOLD = "__fold"
 LOAD = "__load"
 UNLOAD = "__unload"
-FACT_RELATION = {"positive": "Pos", "nonnegative": "NonNeg", "nonzero": "NonZero", "finite": "Finite"}
+FACT_RELATION = {"positive": "Pos", "nonnegative": "NonNeg", "nonzero": "NonZero", "finite": "Finite",
+                 "square": "IsSquare"}
 NDIM_FACT = {"matrix": 2, "vector": 1}
 
 
@@ -41,6 +42,7 @@ def declarations() -> str:
         "(relation NonNeg (Term))",
         "(relation NonZero (Term))",
         "(relation Finite (Term))",
+        "(relation IsSquare (Term))",
         "(relation ConstConflict (f64 f64))",
         f"(ruleset {ANALYSIS})",
         f"(ruleset {FOLD})",
@@ -55,6 +57,7 @@ def declarations() -> str:
     lines.append("(relation RowVar (i64 String))")
     lines.append("(relation RowConst (i64 f64))")
     lines.append("(relation RowType (i64 String String i64))")
+    lines.append("(relation RowIsSquare (i64))")
     lines += load_rules()
     lines += analysis_rules()
     return "\n".join(lines)
@@ -82,6 +85,8 @@ def load_rules() -> list[str]:
     out.append(f"(rule ((RowType i s d n)) ((set (ShapeOf (Node i)) s) (set (DtypeOf (Node i)) d) "
                f"(set (NdimOf (Node i)) n)) :ruleset {LOAD})")
     out.append(f"(rule ((RowType i s d n)) ((delete (RowType i s d n))) :ruleset {UNLOAD})")
+    out.append(f"(rule ((RowIsSquare i)) ((IsSquare (Node i))) :ruleset {LOAD})")
+    out.append(f"(rule ((RowIsSquare i)) ((delete (RowIsSquare i))) :ruleset {UNLOAD})")
     return out
 
 
@@ -123,6 +128,7 @@ def analysis_rules() -> list[str]:
         for k in (kids[1:] if spec.name == "where" else kids):
             out.append(f"(rule ((= e {pat}) (= s (ShapeOf {k}))) ((set (ShapeOf e) s)) :ruleset {r})")
             out.append(f"(rule ((= e {pat}) (= n (NdimOf {k}))) ((set (NdimOf e) n)) :ruleset {r})")
+            out.append(f"(rule ((= e {pat}) (IsSquare {k})) ((IsSquare e)) :ruleset {r})")
         if spec.name == "astype":
             out.append(f"(rule ((= e {pat}) (= s (ShapeOf c0))) ((set (DtypeOf e) a0)) :ruleset {r})")
         elif spec.result_dtype is not None:
@@ -136,6 +142,8 @@ def analysis_rules() -> list[str]:
     for a, b, n in ((2, 2, 2), (2, 1, 1), (1, 2, 1), (1, 1, 0)):
         out.append(f"(rule ((= e (Matmul x y)) (= (NdimOf x) {a}) (= (NdimOf y) {b})) ((set (NdimOf e) {n})) :ruleset {r})")
     out.append(f"(rule ((= e (Transpose x p)) (= n (NdimOf x))) ((set (NdimOf e) n)) :ruleset {r})")
+    out.append(f"(rule ((= e (Transpose x p)) (IsSquare x)) ((IsSquare e)) :ruleset {r})")
+    out.append(f"(rule ((= e (Matmul x y)) (IsSquare x) (IsSquare y)) ((IsSquare e)) :ruleset {r})")
     out.append(f"(rule ((= e (Diagonal x))) ((set (NdimOf e) 1)) :ruleset {r})")
     for egg in ("Sum", "Mean", "Max", "Logsumexp"):
         out.append(f"(rule ((= e ({egg} x ax 1)) (= n (NdimOf x))) ((set (NdimOf e) n)) :ruleset {r})")
