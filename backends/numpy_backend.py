@@ -27,7 +27,12 @@ class NumpyExecutable:
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
         self._steps = [self._step(ins) for ins in plan.instructions]
-        self._constants = [(s, np.asarray(v, dtype=d)[()]) for s, v, d in plan.constants]
+        self._n_inputs = len(plan.input_slots)
+        assert [s for s, _ in plan.input_slots] == list(range(self._n_inputs))
+        assert [s for s, _, _ in plan.constants] == list(range(self._n_inputs, self._n_inputs + len(plan.constants)))
+        self._constant_values = [np.asarray(v, dtype=d)[()] for _, v, d in plan.constants]
+        self._empty = [None] * (plan.n_slots - self._n_inputs - len(plan.constants))
+        self._outputs = list(zip(plan.outputs, [np.dtype(d) for d in plan.output_dtypes], strict=True))
 
     def _step(self, ins: Instruction) -> Callable[[list[Any]], None]:
         spec = ops.spec(ins.op)
@@ -58,17 +63,14 @@ class NumpyExecutable:
 
     def __call__(self, *args: Any) -> Any:
         plan = self.plan
-        if len(args) != len(plan.input_slots):
-            raise SignatureError(f"{plan.name} takes {len(plan.input_slots)} arguments, got {len(args)}")
-        values: list[Any] = [None] * plan.n_slots
-        for (s, _), a in zip(plan.input_slots, args, strict=True):
-            values[s] = a
-        for s, c in self._constants:
-            values[s] = c
+        if len(args) != self._n_inputs:
+            raise SignatureError(f"{plan.name} takes {self._n_inputs} arguments, got {len(args)}")
+        # inputs occupy the first slots, then constants, then instruction outputs
+        values: list[Any] = [*args, *self._constant_values, *self._empty]
         with np.errstate(all="ignore"):
             for step in self._steps:
                 step(values)
-        outs = tuple(np.asarray(values[o], dtype=d) for o, d in zip(plan.outputs, plan.output_dtypes, strict=True))
+        outs = tuple(np.asarray(values[o], dtype=d) for o, d in self._outputs)
         return outs if plan.output_tuple else outs[0]
 
 

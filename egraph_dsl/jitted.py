@@ -23,7 +23,9 @@ def signature_of(args: tuple[Any, ...]) -> tuple[Any, ...]:
     """The cache key of a call: shape and dtype per array, type per Python scalar."""
     key: list[Any] = []
     for a in args:
-        if isinstance(a, bool):
+        if type(a) is np.ndarray:  # the common case first
+            key.append((a.shape, a.dtype))
+        elif isinstance(a, bool):
             key.append(("bool",))
         elif isinstance(a, int):
             key.append(("int",))
@@ -109,8 +111,9 @@ class JitFunction:
         return compiled
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        self._check_arity(args, kwargs)
-        compiled = self.specialize(*args)
+        if kwargs or len(args) != self._arity:
+            self._check_arity(args, kwargs)
+        compiled = self._cache.get(signature_of(args)) or self.specialize(*args)
         self._last = compiled
         return compiled.executable(*args)
 

@@ -98,6 +98,7 @@ def snapshot_model(snapshot: Snapshot, roots: Sequence[str], model: Any) -> Any:
     representative = {c: index[nodes[0]] for c, nodes in snapshot.classes.items()}
     costs = []
     children = []
+    memo: dict[tuple[Any, ...], float] = {}  # most e-nodes share an (op, attrs, types) signature
     for nid in node_ids:
         n = snapshot.nodes[nid]
         kid_shapes = tuple(snapshot.shapes.get(c) for c in n.children)
@@ -105,8 +106,11 @@ def snapshot_model(snapshot: Snapshot, roots: Sequence[str], model: Any) -> Any:
         if n.eclass not in snapshot.shapes:
             costs.append(float("inf"))  # untyped: unreachable from typed leaves
         else:
-            costs.append(float(model.node_cost(n.op, dict(n.attrs), kid_shapes, kid_dtypes,
-                                               snapshot.shapes[n.eclass], snapshot.dtypes[n.eclass])))
+            out = (snapshot.shapes[n.eclass], snapshot.dtypes[n.eclass])
+            key = (n.op, n.attrs, kid_shapes, kid_dtypes, out)
+            if key not in memo:
+                memo[key] = float(model.node_cost(n.op, dict(n.attrs), kid_shapes, kid_dtypes, *out))
+            costs.append(memo[key])
         children.append([representative[c] for c in n.children])
     return EGraphModel.build(node_ids, [snapshot.nodes[n].op for n in node_ids],
                              [class_index[snapshot.nodes[n].eclass] for n in node_ids], costs, children,
