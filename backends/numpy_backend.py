@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -35,30 +36,38 @@ class NumpyExecutable:
         self._outputs = list(zip(plan.outputs, [np.dtype(d) for d in plan.output_dtypes], strict=True))
 
     def _step(self, ins: Instruction) -> Callable[[list[Any]], None]:
+        """One instruction as a closure over the value list, specialized by arity (the hot path)."""
         spec = ops.spec(ins.op)
-        attrs = ins.attr
         inputs, out, buf = ins.inputs, ins.output, ins.buffer
-        ufunc = getattr(np, spec.ufunc) if spec.ufunc else None
         scalar_op = _SCALAR_OPS.get(ins.op)
+        fn: Callable[..., Any]
         if scalar_op is not None and ins.shape == () and ins.dtype in ("float64", "float32"):
-            a0 = inputs[0]
-            if len(inputs) == 1:
-                def run_scalar1(v: list[Any]) -> None:
-                    v[out] = scalar_op(v[a0])
-                return run_scalar1
-            a1 = inputs[1]
+            fn = scalar_op  # NumPy scalar operators: the ufunc's result without its call overhead
+        elif spec.ufunc is not None:
+            fn = getattr(np, spec.ufunc)
+            if buf is not None:
+                def run_into(v: list[Any]) -> None:
+                    v[out] = fn(*[v[i] for i in inputs], out=v[buf])
+                return run_into
+        elif ins.op == "matmul":
+            fn = np.matmul
+        else:
+            fn = functools.partial(spec.impl, np, **ins.attr)
+        if len(inputs) == 1:
+            (a,) = inputs
 
-            def run_scalar2(v: list[Any]) -> None:
-                v[out] = scalar_op(v[a0], v[a1])
-            return run_scalar2
-        if ufunc is not None and buf is not None:
-            def run_into(v: list[Any]) -> None:
-                v[out] = ufunc(*[v[i] for i in inputs], out=v[buf])
-            return run_into
-        impl = spec.impl
+            def run1(v: list[Any]) -> None:
+                v[out] = fn(v[a])
+            return run1
+        if len(inputs) == 2:
+            a, b = inputs
+
+            def run2(v: list[Any]) -> None:
+                v[out] = fn(v[a], v[b])
+            return run2
 
         def run(v: list[Any]) -> None:
-            v[out] = impl(np, *[v[i] for i in inputs], **attrs)
+            v[out] = fn(*[v[i] for i in inputs])
         return run
 
     def __call__(self, *args: Any) -> Any:

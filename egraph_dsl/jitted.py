@@ -21,25 +21,21 @@ from .trace import ArraySpec, parameter_names, trace_function
 
 def signature_of(args: tuple[Any, ...]) -> tuple[Any, ...]:
     """The cache key of a call: shape and dtype per array, type per Python scalar."""
-    key: list[Any] = []
-    for a in args:
-        if type(a) is np.ndarray:  # the common case first
-            key.append((a.shape, a.dtype))
-        elif isinstance(a, bool):
-            key.append(("bool",))
-        elif isinstance(a, int):
-            key.append(("int",))
-        elif isinstance(a, float):
-            key.append(("float",))
-        elif isinstance(a, ArraySpec):
-            key.append((a.shape, a.dtype))
-        elif isinstance(a, np.ndarray):
-            key.append((a.shape, a.dtype))  # dtype objects hash and compare fast
-        elif hasattr(a, "shape") and hasattr(a, "dtype"):
-            key.append((tuple(a.shape), np.dtype(a.dtype)))
-        else:
-            raise SignatureError(f"argument {len(key)} is a {type(a).__name__}; pass arrays or numbers")
-    return tuple(key)
+    return tuple([(a.shape, a.dtype) if type(a) is np.ndarray else _key(a, i) for i, a in enumerate(args)])
+
+
+def _key(a: Any, i: int) -> Any:
+    if isinstance(a, bool):
+        return ("bool",)
+    if isinstance(a, int):
+        return ("int",)
+    if isinstance(a, float):
+        return ("float",)
+    if isinstance(a, ArraySpec):
+        return (a.shape, a.dtype)
+    if hasattr(a, "shape") and hasattr(a, "dtype"):
+        return (tuple(a.shape), np.dtype(a.dtype))
+    raise SignatureError(f"argument {i} is a {type(a).__name__}; pass arrays or numbers")
 
 
 @dataclass
