@@ -32,7 +32,7 @@ test: setup
 	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: setup
-	$(PY) -m ruff check egraph_dsl rulesets extract backends proofs tests benchmarks
+	$(PY) -m ruff check egraph_dsl rulesets extract backends proofs tests benchmarks examples
 
 typecheck: setup
 	$(PY) -m mypy egraph_dsl rulesets extract backends proofs

@@ -40,7 +40,7 @@ class NumpyExecutable:
         spec = ops.spec(ins.op)
         inputs, out, buf = ins.inputs, ins.output, ins.buffer
         scalar_op = _SCALAR_OPS.get(ins.op)
-        fn: Callable[..., Any]
+        fn: Any  # a ufunc, np.matmul, a scalar operator or a bound implementation
         if scalar_op is not None and ins.shape == () and ins.dtype in ("float64", "float32"):
             fn = scalar_op  # NumPy scalar operators: the ufunc's result without its call overhead
         elif spec.ufunc is not None:

@@ -13,7 +13,7 @@ FLOATS = ("float32", "float64")
 def canonical(dtype: object, where: str = "") -> str:
     """The name of a supported dtype, or a DTypeError saying which are supported."""
     try:
-        name = np.dtype(dtype).name  # type: ignore[call-overload]
+        name: str = np.dtype(dtype).name  # type: ignore[call-overload]
     except TypeError as exc:
         raise DTypeError(f"{where}unknown dtype {dtype!r}; supported: {', '.join(SUPPORTED)}") from exc
     if name not in SUPPORTED:

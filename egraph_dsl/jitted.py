@@ -68,6 +68,7 @@ class JitFunction:
         self._cache: dict[tuple[Any, ...], Compiled] = {}
         self._arity: int | None = None
         self._last: Compiled | None = None
+        self.name: str = getattr(fn, "__name__", "function")
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
         from backends import get_backend
 
@@ -75,13 +76,13 @@ class JitFunction:
 
     def _check_arity(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         if kwargs:
-            raise SignatureError(f"{self.__name__}: keyword arguments ({', '.join(kwargs)}) are not supported; "
+            raise SignatureError(f"{self.name}: keyword arguments ({', '.join(kwargs)}) are not supported; "
                                  "pass arguments by position")
         if self._arity is None:
             self._arity = len(args)
         elif len(args) != self._arity:
             names = ", ".join(parameter_names(self.fn, self._arity))
-            raise SignatureError(f"{self.__name__} was traced with {self._arity} arguments ({names}); "
+            raise SignatureError(f"{self.name} was traced with {self._arity} arguments ({names}); "
                                  f"this call passes {len(args)}")
 
     def specialize(self, *args: Any) -> Compiled:
@@ -129,7 +130,7 @@ class JitFunction:
         """Program before and after, rules that fired, costs and time per stage (last call if no args)."""
         compiled = self.lower(*args) if args else self._last
         if compiled is None:
-            return f"{self.__name__}: not called yet; call it (or pass example arguments to explain)"
+            return f"{self.name}: not called yet; call it (or pass example arguments to explain)"
         from .explain import explain_text
 
         return explain_text(compiled.optimized, compiled.timings, compiled.plan)

@@ -313,7 +313,7 @@ def normalize_axis(axis: object, ndim: int, op: str) -> tuple[int, ...] | None:
         return None
     items = (axis,) if isinstance(axis, (int, np.integer)) else axis
     try:
-        axes = tuple(int(a) for a in items)  # type: ignore[union-attr]
+        axes = tuple(int(a) for a in items)  # type: ignore[attr-defined]
     except TypeError:
         raise ShapeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}") from None
     out = []

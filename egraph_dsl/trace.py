@@ -267,7 +267,7 @@ def _broadcast(t: Term, shape: tuple[int, ...]) -> Term:
 
 
 def _out_shape(operands: Sequence[LazyArray], op: str) -> tuple[int, ...] | None:
-    shapes = [o.term.shape for o in operands if not o.term.weak]
+    shapes = [o.term.shape for o in operands if o.term.shape is not None]
     if not shapes:
         return None
     try:
@@ -608,4 +608,4 @@ def trace_function(fn: Callable[..., Any], args: Sequence[Any], name: str | None
         if t.weak:
             t = make("astype", [t], dtype="float64")
         terms.append(t)
-    return Program(tuple(inputs), tuple(terms), name or getattr(fn, "__name__", "program"), is_tuple)
+    return Program(tuple(inputs), tuple(terms), str(name or getattr(fn, "__name__", "program")), is_tuple)
