@@ -1,4 +1,10 @@
-"""The NumPy backend: an interpreter over a Plan with per-op tables and ``out=`` buffer reuse."""
+"""The NumPy backend: a Plan compiled to one straight-line Python function over NumPy calls.
+
+Each instruction becomes one line (``v7 = f7(v5, v6, out=v5)``) of a generated function whose
+names are bound to the op table's implementations, so a call costs the NumPy calls and little
+else: no interpreter loop, no per-op dispatch. Elementwise ufuncs write into dead buffers
+(``out=``) as the plan assigns them; 0-d float instructions use NumPy scalar operators.
+"""
 
 from __future__ import annotations
 
@@ -20,71 +26,59 @@ _SCALAR_OPS: dict[str, Callable[..., Any]] = {
 }
 
 
+def _function_for(ins: Instruction) -> tuple[Any, bool]:
+    """The callable for one instruction, and whether it takes ``out=``."""
+    spec = ops.spec(ins.op)
+    if ins.op in _SCALAR_OPS and ins.shape == () and ins.dtype in ("float64", "float32"):
+        return _SCALAR_OPS[ins.op], False
+    if spec.ufunc is not None:
+        return getattr(np, spec.ufunc), True
+    if ins.op == "matmul":
+        return np.matmul, False
+    return functools.partial(spec.impl, np, **ins.attr), False
+
+
 class NumpyExecutable:
-    """A plan ready to run on NumPy arrays."""
+    """A plan ready to run on NumPy arrays; calling it runs the generated function."""
 
     name = "numpy"
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
-        self._steps = [self._step(ins) for ins in plan.instructions]
-        self._n_inputs = len(plan.input_slots)
-        assert [s for s, _ in plan.input_slots] == list(range(self._n_inputs))
-        assert [s for s, _, _ in plan.constants] == list(range(self._n_inputs, self._n_inputs + len(plan.constants)))
-        self._constant_values = [np.asarray(v, dtype=d)[()] for _, v, d in plan.constants]
-        self._empty = [None] * (plan.n_slots - self._n_inputs - len(plan.constants))
-        self._outputs = list(zip(plan.outputs, [np.dtype(d) for d in plan.output_dtypes], strict=True))
+        self.source, self._run = self._generate(plan)
 
-    def _step(self, ins: Instruction) -> Callable[[list[Any]], None]:
-        """One instruction as a closure over the value list, specialized by arity (the hot path)."""
-        spec = ops.spec(ins.op)
-        inputs, out, buf = ins.inputs, ins.output, ins.buffer
-        scalar_op = _SCALAR_OPS.get(ins.op)
-        fn: Any  # a ufunc, np.matmul, a scalar operator or a bound implementation
-        if scalar_op is not None and ins.shape == () and ins.dtype in ("float64", "float32"):
-            fn = scalar_op  # NumPy scalar operators: the ufunc's result without its call overhead
-        elif spec.ufunc is not None:
-            fn = getattr(np, spec.ufunc)
-            if buf is not None:
-                def run_into(v: list[Any]) -> None:
-                    v[out] = fn(*[v[i] for i in inputs], out=v[buf])
-                return run_into
-        elif ins.op == "matmul":
-            fn = np.matmul
-        else:
-            fn = functools.partial(spec.impl, np, **ins.attr)
-        if len(inputs) == 1:
-            (a,) = inputs
-
-            def run1(v: list[Any]) -> None:
-                v[out] = fn(v[a])
-            return run1
-        if len(inputs) == 2:
-            a, b = inputs
-
-            def run2(v: list[Any]) -> None:
-                v[out] = fn(v[a], v[b])
-            return run2
-
-        def run(v: list[Any]) -> None:
-            v[out] = fn(*[v[i] for i in inputs])
-        return run
+    @staticmethod
+    def _generate(plan: Plan) -> tuple[str, Callable[..., Any]]:
+        namespace: dict[str, Any] = {"errstate": np.errstate, "asarray": np.asarray}
+        params = [f"v{s}" for s, _ in plan.input_slots]
+        for s, value, dtype in plan.constants:
+            namespace[f"v{s}"] = np.asarray(value, dtype=dtype)[()]  # typed scalars, made once
+        body = []
+        for k, ins in enumerate(plan.instructions):
+            fn, takes_out = _function_for(ins)
+            namespace[f"f{k}"] = fn
+            args = ", ".join(f"v{i}" for i in ins.inputs)
+            out = f", out=v{ins.buffer}" if takes_out and ins.buffer is not None else ""
+            body.append(f"        v{ins.output} = f{k}({args}{out})  # {ins.op}")
+        results = []
+        for i, (slot, dtype) in enumerate(zip(plan.outputs, plan.output_dtypes, strict=True)):
+            namespace[f"d{i}"] = np.dtype(dtype)
+            results.append(f"asarray(v{slot}, dtype=d{i})")
+        returned = f"({', '.join(results)},)" if plan.output_tuple else results[0]
+        source = "\n".join([f"def run({', '.join(params)}):", "    with errstate(all='ignore'):",
+                            *(body or ["        pass"]), f"    return {returned}", ""])
+        exec(compile(source, f"<plan {plan.name}>", "exec"), namespace)
+        return source, namespace["run"]
 
     def __call__(self, *args: Any) -> Any:
-        plan = self.plan
-        if len(args) != self._n_inputs:
-            raise SignatureError(f"{plan.name} takes {self._n_inputs} arguments, got {len(args)}")
-        # inputs occupy the first slots, then constants, then instruction outputs
-        values: list[Any] = [*args, *self._constant_values, *self._empty]
-        with np.errstate(all="ignore"):
-            for step in self._steps:
-                step(values)
-        outs = tuple(np.asarray(values[o], dtype=d) for o, d in self._outputs)
-        return outs if plan.output_tuple else outs[0]
-
+        if len(args) != len(self.plan.input_slots):
+            raise SignatureError(f"{self.plan.name} takes {len(self.plan.input_slots)} arguments, got {len(args)}")
+        return self._run(*args)
 
 
 def compile_plan(plan: Plan, **options: Any) -> NumpyExecutable:
+    if options:
+        raise TypeError(f"the numpy backend takes no options, got {sorted(options)}")
     return NumpyExecutable(plan)
 
 
