@@ -186,7 +186,8 @@ class EGraph:
         Rules are scheduled as egg's backoff scheduler does: a rule that matched more than its
         budget in an iteration is banned for a few iterations (budget and ban double each time),
         so commutativity and associativity cannot crowd out the other rules. Within an iteration
-        rules run in groups, and the node and time limits are checked between groups. After each
+        rules run in groups, each tried on a copy of the e-graph first (once it is past 1% of the
+        node limit), so the node limit holds, and the time limit is checked between groups. After each
         iteration the constant-conflict check runs; a conflict stops the run with an error naming
         the rules that fired in that iteration.
         """
@@ -205,6 +206,7 @@ class EGraph:
         size = before
         reason = StopReason.ITERATION_LIMIT
         index = {name: i for i, name in enumerate(compiled.names)}
+        over_limit: set[int] = set()  # rules held back because one application would pass the node limit
         while True:
             if iterations >= limits.iterations:
                 reason = StopReason.ITERATION_LIMIT
@@ -219,29 +221,53 @@ class EGraph:
             iterations += 1
             quiet = [i for i in active if last[i] * compiled.growth[i] < max(1, limits.nodes - size) // 20]
             loud = sorted((i for i in active if i not in quiet), key=lambda i: last[i])
-            groups = ([tuple(quiet)] if quiet else []) + [(i,) for i in loud]
+            work = ([tuple(quiet)] if quiet else []) + [(i,) for i in loud]
             fired_now: dict[str, int] = {}
-            for group in groups:
+            while work:
+                group = work.pop(0)
                 if self.size() >= limits.nodes or time.perf_counter() - start >= limits.seconds:
                     break
                 name = self._combined(compiled, tuple(compiled.names[i] for i in group))
+                # egglog cannot stop inside an application, so try it on a copy first (push/pop):
+                # the node limit then holds however explosive a rule is. While the e-graph is under
+                # 1% of the limit the copy is skipped (a step would have to grow it 100-fold)
+                if self.size() * 100 > limits.nodes and self._trial_size(name) > limits.nodes:
+                    if len(group) > 1:
+                        work[:0] = [(i,) for i in group]  # find the rules that overshoot on their own
+                    else:
+                        (i,) = group
+                        banned_until[i] = iterations + (ban_length << bans[i])
+                        bans[i] += 1
+                        over_limit.add(i)
+                    continue
                 for egg_rule, n in self._apply(name, compiled, matches, fired_now).items():
                     i = index[egg_rule]
                     last[i] = n
+                    over_limit.discard(i)
                     if n > base_limit << bans[i]:
                         banned_until[i] = iterations + (ban_length << bans[i])
                         bans[i] += 1
             self._check_conflicts(fired_now)
             size = self.size()
             sizes.append(size)
-            if not fired_now and len(active) == len(rules):
-                reason = StopReason.SATURATED
-                break
-            if not fired_now and active and not any(b > iterations for b in banned_until):
-                reason = StopReason.SATURATED
-                break
+            if not fired_now:
+                if over_limit:
+                    reason = StopReason.NODE_LIMIT  # what is left to do would pass the node limit
+                    break
+                if not any(b > iterations for b in banned_until):
+                    reason = StopReason.SATURATED
+                    break
         return RunReport(ruleset.name, reason, iterations, time.perf_counter() - start, before, size,
                          matches, tuple(sizes))
+
+    def _trial_size(self, egg_ruleset: str) -> int:
+        """The e-graph size after one application of ``egg_ruleset``, measured on a copy."""
+        self._run("(push)")
+        try:
+            self._run(f"(run-schedule (run {egg_ruleset}) (run {FOLD}) (saturate (run {ANALYSIS})))")
+            return self.size()
+        finally:
+            self._run("(pop)")
 
     def _apply(self, egg_ruleset: str, compiled: _CompiledRuleset, matches: dict[str, int],
                fired: dict[str, int]) -> dict[str, int]:
