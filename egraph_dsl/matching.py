@@ -14,8 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import ops
-from .pattern import AttrVar, Const, Op, Pattern, Var, Wildcard, parse
+from .pattern import AttrVar, Const, Op, Pattern, Var, Wildcard, parse, shape_anchor
 from .rules import Fact, Rule
 from .term import Term, make, postorder
 
@@ -198,17 +197,6 @@ def term_fact(fact: Fact, term: Term) -> bool:
     return {Fact.POSITIVE: pos, Fact.NONNEGATIVE: nonneg, Fact.NONZERO: nonzero}[fact][term]
 
 
-def _shape_anchor(lhs: Pattern) -> str | None:
-    stack = [lhs]
-    while stack:
-        p = stack.pop()
-        if isinstance(p, Var):
-            return p.name
-        if isinstance(p, Op) and ops.spec(p.op).elementwise and p.op != "astype":
-            stack.extend(p.args[1:] if p.op == "where" else p.args)
-    return None
-
-
 def apply_rule(rule: Rule, term: Term, facts: FactOracle = term_fact) -> Term | None:
     """The rule's right side for ``term`` if its left side matches there and its guards hold.
 
@@ -224,7 +212,7 @@ def apply_rule(rule: Rule, term: Term, facts: FactOracle = term_fact) -> Term | 
             return None
     lhs_vars, rhs_vars = rule.lhs.variables(), rule.rhs.variables()
     if not rhs_vars:
-        anchor = _shape_anchor(rule.lhs)
+        anchor = shape_anchor(rule.lhs)
         if anchor is None or term.weak or b.terms[anchor].shape is None:
             return None
         body = instantiate(rule.rhs, b)

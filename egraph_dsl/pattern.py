@@ -151,6 +151,21 @@ def normalize_attr(name: str, value: Any) -> Any:
     return value
 
 
+def shape_anchor(lhs: Pattern) -> str | None:
+    """A variable whose shape is the shape of the whole pattern (reached through elementwise ops).
+
+    A rule whose right side is a constant takes its shape and dtype from this variable.
+    """
+    stack = [lhs]
+    while stack:
+        p = stack.pop()
+        if isinstance(p, Var):
+            return p.name
+        if isinstance(p, Op) and ops.spec(p.op).elementwise and p.op != "astype":
+            stack.extend(p.args[1:] if p.op == "where" else p.args)
+    return None
+
+
 def as_pattern(x: object) -> Pattern:
     if isinstance(x, Pattern):
         return x

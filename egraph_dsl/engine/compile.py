@@ -11,7 +11,7 @@ import itertools
 from dataclasses import dataclass
 
 from .. import ops
-from ..pattern import Const, Op, Pattern, Var, Wildcard
+from ..pattern import Const, Op, Pattern, Var, Wildcard, shape_anchor
 from ..rules import Rule
 from .encode import encode_attr, f64, string
 from .schema import FACT_RELATION, NDIM_FACT
@@ -92,7 +92,7 @@ def compile_rule(rule: Rule, ruleset: str, rule_id: str, scope: str | None = Non
     if not rhs_vars:
         # a constant right side takes the shape and dtype of the matched class, from a variable
         # of the same shape (every variable of a purely elementwise left side qualifies)
-        anchor = _shape_anchor(rule.lhs)
+        anchor = shape_anchor(rule.lhs)
         if anchor is None:
             from ..errors import RuleError
 
@@ -113,18 +113,6 @@ def compile_rule(rule: Rule, ruleset: str, rule_id: str, scope: str | None = Non
     actions = [*lets, f"(union {root} {rhs})"]
     return (f"(rule ({' '.join(atoms)})\n      ({' '.join(actions)})\n      "
             f":ruleset {ruleset} :name {string(rule_id)})")
-
-
-def _shape_anchor(lhs: Pattern) -> str | None:
-    """A variable whose shape is the shape of the whole left side (reached through elementwise ops)."""
-    stack = [lhs]
-    while stack:
-        p = stack.pop()
-        if isinstance(p, Var):
-            return p.name
-        if isinstance(p, Op) and ops.spec(p.op).elementwise and p.op != "astype":
-            stack.extend(p.args[1:] if p.op == "where" else p.args)
-    return None
 
 
 def _under_structural_ops(p: Pattern) -> set[str]:
