@@ -54,8 +54,20 @@ _PASSTHROUGH = {"check-rules": _check_rules, "prove": _prove, "show": _show}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """Run one subcommand; library errors become a one-line message on stderr and exit status 2."""
+    from .errors import EgraphDslError
+
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except EgraphDslError as exc:
+        print(f"egraph-dsl: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str]) -> int:
     if argv and argv[0] in _PASSTHROUGH:
+        import rulesets  # noqa: F401  (the shipped rulesets, so they can be named)
+
         return _PASSTHROUGH[argv[0]](argv[1:])
     parser = argparse.ArgumentParser(prog="egraph-dsl", description="equality saturation for NumPy programs")
     sub = parser.add_subparsers(dest="command", required=True)

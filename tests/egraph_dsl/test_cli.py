@@ -1,0 +1,56 @@
+"""The egraph-dsl command: subcommands wired, errors as a message and exit status 2."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from egraph_dsl.cli import main
+
+SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "egraphs" / "egg__math_associate_adds.json"
+
+
+def test_rulesets_lists_the_shipped_libraries(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rulesets"]) == 0
+    out = capsys.readouterr().out
+    for name in ("algebra", "stability", "linalg", "reassociate"):
+        assert name in out
+
+
+def test_unknown_ruleset_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check-rules", "nosuch"]) == 2
+    assert "unknown ruleset 'nosuch'" in capsys.readouterr().err
+
+
+def test_check_rules_on_a_user_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rules = tmp_path / "mine.py"
+    rules.write_text(
+        "import egraph_dsl as ed\n"
+        "ed.register(ed.RuleSet('mine-ok', [ed.rewrite('?x * 1', '?x', name='m1')]))\n"
+        "ed.register(ed.RuleSet('mine-bad', [ed.rewrite('sqrt(?x * ?x)', '?x', name='bad', claim='real')]))\n"
+    )
+    assert main(["check-rules", "--from", str(rules), "--profile", "dev"]) == 1
+    out = capsys.readouterr().out
+    assert "counterexample" in out and "m1" in out
+
+
+@pytest.mark.skipif(not SAMPLE.exists(), reason="shared sample e-graphs not present")
+def test_extract_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["extract", str(SAMPLE), "--method", "greedy-dag", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == {"cost", "lower_bound", "optimal", "choices", "seconds"} and result["cost"] == 13
+
+
+def test_demo_shows_naive_nan_and_finite_optimized_values() -> None:
+    from egraph_dsl.demo import main as demo
+
+    out = io.StringIO()
+    assert demo(out) == 0
+    text = out.getvalue()
+    assert "softplus" in text and "nan" in text and "reference (mpmath)" in text
+    extreme_row = next(line for line in text.splitlines() if line.strip().startswith("│") and " 800 " in line)
+    cells = [c.strip() for c in extreme_row.split("│") if c.strip()]
+    assert cells[1] == "nan" and cells[2] == cells[3]  # naive nan; ours equals the 50-digit reference
