@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from extract import EGraphModel, from_dict
 from extract.graph import chosen_order
 from extract.verify import verify_choice
 
-settings.register_profile("dev", max_examples=60, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("ci", max_examples=400, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("dev")
+# hypothesis profiles (dev / ci) are chosen for the whole suite in tests/conftest.py
 
-DATA = Path("/work/shared/data/egraphs")
+
+def _find_samples() -> Path:
+    """The sample e-graphs: $EGRAPH_DSL_SAMPLES, else a shared/ folder beside a parent of this checkout."""
+    if os.environ.get("EGRAPH_DSL_SAMPLES"):
+        return Path(os.environ["EGRAPH_DSL_SAMPLES"])
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "shared" / "data" / "egraphs"
+        if candidate.is_dir():
+            return candidate
+    return Path("/work/shared/data/egraphs")
+
+
+DATA = _find_samples()
 
 
 def make(spec: dict[str, list[tuple[str, Sequence[str], float]]], roots: Sequence[str]
