@@ -38,6 +38,28 @@ def _key(a: Any, i: int) -> Any:
     raise SignatureError(f"argument {i} is a {type(a).__name__}; pass arrays or numbers")
 
 
+def make_guard(key: tuple[Any, ...], run: Callable[..., Any], fallback: Callable[..., Any]) -> Callable[..., Any]:
+    """A generated function that calls ``run`` when its arguments have signature ``key``.
+
+    The common case (same shapes and dtypes as last time) then costs a few identity and tuple
+    comparisons instead of building and hashing a signature; anything else takes ``fallback``.
+    """
+    namespace: dict[str, Any] = {"run": run, "fallback": fallback, "ndarray": np.ndarray}
+    params = ", ".join(f"a{i}" for i in range(len(key)))
+    checks = []
+    for i, k in enumerate(key):
+        if k in (("float",), ("int",), ("bool",)):
+            checks.append(f"type(a{i}) is {k[0]}")
+        else:
+            namespace[f"s{i}"], namespace[f"d{i}"] = k
+            checks.append(f"type(a{i}) is ndarray and a{i}.dtype is d{i} and a{i}.shape == s{i}")
+    source = (f"def guard({params}):\n    if {' and '.join(checks) or 'True'}:\n        return run({params})\n"
+              f"    return fallback({params})\n")
+    exec(compile(source, "<jit guard>", "exec"), namespace)
+    guard: Callable[..., Any] = namespace["guard"]
+    return guard
+
+
 @dataclass
 class Compiled:
     """One specialization: the optimization record, the plan and the backend executable."""
@@ -68,6 +90,7 @@ class JitFunction:
         self._cache: dict[tuple[Any, ...], Compiled] = {}
         self._arity: int | None = None
         self._last: Compiled | None = None
+        self._guard: Callable[..., Any] = self._dispatch
         self.name: str = getattr(fn, "__name__", "function")
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
         from backends import get_backend
@@ -111,8 +134,14 @@ class JitFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if kwargs or len(args) != self._arity:
             self._check_arity(args, kwargs)
-        compiled = self._cache.get(signature_of(args)) or self.specialize(*args)
+        return self._guard(*args)
+
+    def _dispatch(self, *args: Any) -> Any:
+        """The slow path: find (or build) the specialization, and guard the next calls for it."""
+        key = signature_of(args)
+        compiled = self._cache.get(key) or self.specialize(*args)
         self._last = compiled
+        self._guard = make_guard(key, compiled.executable, self._dispatch)
         return compiled.executable(*args)
 
     def lower(self, *args: Any) -> Compiled:
