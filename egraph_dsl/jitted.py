@@ -5,13 +5,13 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .engine.limits import Limits
-from .errors import SignatureError
+from .errors import BackendError, SignatureError
 from .pipeline import Optimized, optimize
 from .plan import Plan, build_plan
 from .program import Program
@@ -62,12 +62,49 @@ def make_guard(key: tuple[Any, ...], run: Callable[..., Any], fallback: Callable
 
 @dataclass
 class Compiled:
-    """One specialization: the optimization record, the plan and the backend executable."""
+    """One specialization: the optimization record, the plan, and (built on first call) the
+    backend executable. Lowering needs no device: ``sources`` and ``compile_offline`` work
+    without a GPU for the CuPy backend."""
 
     optimized: Optimized
     plan: Plan
-    executable: Callable[..., Any]
     timings: dict[str, float]
+    backend: str = "numpy"
+    backend_options: dict[str, Any] = field(default_factory=dict)
+    arguments: tuple[Any, ...] = ()
+    _executable: Callable[..., Any] | None = None
+
+    @property
+    def executable(self) -> Callable[..., Any]:
+        if self._executable is None:
+            from backends import get_backend
+
+            built = get_backend(self.backend).compile_plan(self.plan, **self.backend_options)
+            # call the backend's fastest entry point directly when it offers one (arity is checked by jit)
+            self._executable = getattr(built, "_run", built)
+        return self._executable
+
+    def lowered(self) -> Any:
+        """The backend's compiled form: for CuPy the generated kernels, for NumPy the generated code."""
+        from backends import get_backend
+
+        module = get_backend(self.backend)
+        if hasattr(module, "lower"):
+            return module.lower(self.plan, self.arguments or None)
+        return module.compile_plan(self.plan, **self.backend_options)
+
+    @property
+    def sources(self) -> dict[str, str]:
+        """Generated source of every kernel (CuPy) or of the plan function (NumPy)."""
+        low = self.lowered()
+        return dict(low.sources) if hasattr(low, "sources") else {self.plan.name: str(low.source)}
+
+    def compile_offline(self, arch: str = "sm_90") -> Any:
+        """Compile every generated GPU kernel through NVRTC for ``arch`` (no GPU needed)."""
+        low = self.lowered()
+        if not hasattr(low, "compile_offline"):
+            raise BackendError(f"the {self.backend} backend generates no GPU kernels to compile offline")
+        return low.compile_offline(arch)
 
 
 class JitFunction:
@@ -81,7 +118,8 @@ class JitFunction:
             raise TypeError(f"jit() needs a function, got {type(fn).__name__}")
         self.fn = fn
         self.rulesets = rulesets
-        self.cost_model = cost_model
+        # the device-aware model by default on the GPU (launches, fusion, bandwidth), CPU otherwise
+        self.cost_model = cost_model if cost_model is not None else ("gpu" if backend == "cupy" else "cpu")
         self.backend = backend
         self.limits = Limits.of(limits)  # type: ignore[arg-type]  # validate now, not at first call
         self.extractor = extractor
@@ -121,13 +159,10 @@ class JitFunction:
                              extractor=self.extractor, registry=self.registry)
         t0 = time.perf_counter()
         plan = build_plan(optimized.after)
-        from backends import get_backend
-
-        executable = get_backend(self.backend).compile_plan(plan, **self.backend_options)
         plan_s = time.perf_counter() - t0
         timings = {"trace": trace_s, **optimized.timings, "plan": plan_s}
-        # call the backend's fastest entry point directly when it offers one (arity is checked here)
-        compiled = Compiled(optimized, plan, getattr(executable, "_run", executable), timings)
+        shapes = tuple(tuple(getattr(a, "shape", ())) for a in args)
+        compiled = Compiled(optimized, plan, timings, self.backend, self.backend_options, shapes)
         self._cache[key] = compiled
         return compiled
 
@@ -163,7 +198,10 @@ class JitFunction:
             return f"{self.name}: not called yet; call it (or pass example arguments to explain)"
         from .explain import explain_text
 
-        return explain_text(compiled.optimized, compiled.timings, compiled.plan)
+        text = explain_text(compiled.optimized, compiled.timings, compiled.plan)
+        if self.backend != "numpy":  # show the generated kernels (lowering needs no device)
+            text += f"\n== {self.backend} kernels\n{compiled.lowered()}"
+        return text
 
 
 def jit(fn: Callable[..., Any] | None = None, *, rulesets: RulesetSpec | None = None, cost_model: Any = None,

@@ -139,3 +139,20 @@ def test_buffer_reuse_with_repeated_operands() -> None:
     fn = lambda x, y: (x * 0.5 + 1.0) + (x * 0.5 + 1.0) + (x + x)
     x = np.arange(12.0).reshape(4, 3)
     np.testing.assert_array_equal(ed.jit(fn, rulesets=[])(x, x), fn(x, x))
+
+
+def test_lower_needs_no_device() -> None:
+    """f.lower(*specs) gives the compiled form without running it (and without a GPU for CuPy)."""
+    pytest.importorskip("cupy")
+    fn = lambda x, w: np.sum(np.log(1 + np.exp(x @ w)))
+    specs = (ed.ArraySpec((64, 8)), ed.ArraySpec((8,)))
+    lowered = ed.jit(fn, backend="cupy").lower(*specs)
+    sources = lowered.sources
+    assert sources and all("__global__" in src for src in sources.values())
+    reports = lowered.compile_offline(arch="sm_90")
+    assert reports  # one report per kernel, each compiled by NVRTC
+    numpy_lowered = ed.jit(fn).lower(*specs)
+    (src,) = numpy_lowered.sources.values()
+    assert "def run(" in src and "softplus" in src
+    with pytest.raises(ed.errors.BackendError, match="no GPU kernels"):
+        numpy_lowered.compile_offline()
