@@ -14,7 +14,7 @@ from typing import Any
 
 from . import ops
 from .program import Program
-from .term import Term, format_attr, format_type, operand_dtype
+from .term import Term, format_attr, operand_dtype
 
 
 @dataclass(frozen=True)
@@ -154,6 +154,3 @@ def build_plan(program: Program, reuse_buffers: bool = True) -> Plan:
 def struct_key(t: Term) -> bytes:
     return struct.pack("<d", float(t.attr["value"]))
 
-
-def describe(t: Term) -> str:
-    return f"{t.op}: {format_type(t)}"

@@ -21,6 +21,7 @@ from egglog import bindings
 
 from .. import ops
 from ..errors import ConstantConflictError, SaturationError
+from ..pattern import Op, Pattern
 from ..registry import RuleSet
 from ..term import Term, postorder
 from .compile import compile_rule
@@ -286,7 +287,7 @@ class EGraph:
 
     def _check_conflicts(self, fired: dict[str, int]) -> None:
         (out,) = self._run("(print-size ConstConflict)")
-        if _size_of(out):
+        if out.size:  # egglog's PrintFunctionSize
             rows = self._run("(print-function ConstConflict 3)")
             names = ", ".join(sorted(fired)) or "(none in this iteration)"
             raise ConstantConflictError(
@@ -320,17 +321,8 @@ class EGraph:
         return Snapshot(nodes, classes, handle_class, shapes, dtypes_)
 
 
-def _op_nodes(p: Any) -> int:
-    return sum(1 for q in p.walk() if hasattr(q, "op"))
-
-
-def _size_of(out: Any) -> int:
-    size = getattr(out, "size", None)
-    if isinstance(size, int):
-        return size
-    text = str(out)
-    digits = "".join(c for c in text if c.isdigit())
-    return int(digits) if digits else 0
+def _op_nodes(p: Pattern) -> int:
+    return sum(1 for q in p.walk() if isinstance(q, Op))
 
 
 def _conflict_text(rows: Sequence[Any]) -> str:
