@@ -318,9 +318,13 @@ class CupyExecutable:
         memory: dict[int, Any] = {}
         for step in steps:
             step(values, memory)
-        outs = tuple(cupy.asarray(values[o], dtype=d) for o, d in zip(plan.outputs, plan.output_dtypes, strict=True))
+        copies = plan.output_copy or (False,) * len(plan.outputs)
+        outs = tuple(cupy.array(values[o], dtype=d) if copy else cupy.asarray(values[o], dtype=d)
+                     for o, d, copy in zip(plan.outputs, plan.output_dtypes, copies, strict=True))
         if self.to_host:
             outs = tuple(cupy.asnumpy(o) for o in outs)
+        if plan.output_list:
+            return list(outs)
         return outs if plan.output_tuple else outs[0]
 
 

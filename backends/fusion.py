@@ -43,7 +43,7 @@ FUSABLE_REDUCTIONS: dict[str, frozenset[str]] = {
 }
 
 # ops whose CuPy impl returns a view of its input (never written into, alias their input)
-VIEW_OPS = frozenset({"reshape", "transpose", "broadcast_to"})
+VIEW_OPS = frozenset(name for name, spec in ops.OPS.items() if spec.view)
 
 
 class Layout(Enum):

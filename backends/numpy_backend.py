@@ -49,7 +49,7 @@ class NumpyExecutable:
 
     @staticmethod
     def _generate(plan: Plan) -> tuple[str, Callable[..., Any]]:
-        namespace: dict[str, Any] = {"errstate": np.errstate, "asarray": np.asarray}
+        namespace: dict[str, Any] = {"errstate": np.errstate, "asarray": np.asarray, "array": np.array}
         params = [f"v{s}" for s, _ in plan.input_slots]
         for s, value, dtype in plan.constants:
             namespace[f"v{s}"] = np.asarray(value, dtype=dtype)[()]  # typed scalars, made once
@@ -61,10 +61,15 @@ class NumpyExecutable:
             out = f", out=v{ins.buffer}" if takes_out and ins.buffer is not None else ""
             body.append(f"        v{ins.output} = f{k}({args}{out})  # {ins.op}")
         results = []
-        for i, (slot, dtype) in enumerate(zip(plan.outputs, plan.output_dtypes, strict=True)):
+        copies = plan.output_copy or (False,) * len(plan.outputs)
+        for i, (slot, dtype, copy) in enumerate(zip(plan.outputs, plan.output_dtypes, copies, strict=True)):
             namespace[f"d{i}"] = np.dtype(dtype)
-            results.append(f"asarray(v{slot}, dtype=d{i})")
-        returned = f"({', '.join(results)},)" if plan.output_tuple else results[0]
+            # a result never aliases an input or another result, and is writable
+            results.append(f"array(v{slot}, dtype=d{i})" if copy else f"asarray(v{slot}, dtype=d{i})")
+        if plan.output_list:
+            returned = f"[{', '.join(results)}]"
+        else:
+            returned = f"({', '.join(results)},)" if plan.output_tuple else results[0]
         source = "\n".join([f"def run({', '.join(params)}):", "    with errstate(all='ignore'):",
                             *(body or ["        pass"]), f"    return {returned}", ""])
         exec(compile(source, f"<plan {plan.name}>", "exec"), namespace)

@@ -29,6 +29,10 @@ def promote(*names: str) -> str:
     return canonical(np.result_type(*[np.dtype(n) for n in names]))
 
 
+def is_integer(name: str | None) -> bool:
+    return name in ("int32", "int64")
+
+
 def is_float(name: str | None) -> bool:
     return name in FLOATS
 

@@ -20,7 +20,16 @@ class ShapeError(TraceError, ValueError):
 
 
 class DTypeError(TraceError, TypeError):
-    """An array dtype the library does not support (object, strings, complex …)."""
+    """An array dtype the library does not support (object, strings, complex …), or an operation
+    NumPy refuses for the operands' dtypes (``-`` on booleans)."""
+
+
+class ScalarOverflowError(TraceError, OverflowError):
+    """A Python integer does not fit the dtype NumPy would convert it to (as NumPy raises)."""
+
+
+class IntegerPowerError(TraceError, ValueError):
+    """An integer raised to a negative integer power (NumPy refuses it too)."""
 
 
 class SignatureError(EgraphDslError, TypeError):

@@ -16,7 +16,7 @@ from .pipeline import Optimized, optimize
 from .plan import Plan, build_plan
 from .program import Program
 from .registry import Registry, RulesetSpec
-from .trace import ArraySpec, parameter_names, trace_function
+from .trace import INT32_MAX, INT32_MIN, ArraySpec, parameter_names, subclass_message, trace_function
 
 
 def signature_of(args: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -25,10 +25,14 @@ def signature_of(args: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def _key(a: Any, i: int) -> Any:
+    if isinstance(a, np.ndarray):  # a subclass: tracing refuses it with a clear message
+        raise SignatureError(subclass_message(a, f"arg{i}"))
+    if isinstance(a, np.generic):  # before float: np.float64 is a float subclass, but strong
+        return ("scalar", type(a))
     if isinstance(a, bool):
         return ("bool",)
     if isinstance(a, int):
-        return ("int",)
+        return ("int",) if INT32_MIN <= a <= INT32_MAX else ("wide int",)  # NumPy's checks depend on it
     if isinstance(a, float):
         return ("float",)
     if isinstance(a, ArraySpec):
@@ -49,7 +53,12 @@ def make_guard(key: tuple[Any, ...], run: Callable[..., Any], fallback: Callable
     checks = []
     for i, k in enumerate(key):
         if k in (("float",), ("int",), ("bool",)):
-            checks.append(f"type(a{i}) is {k[0]}")
+            checks.append(f"type(a{i}) is {k[0]}" + (f" and {INT32_MIN} <= a{i} <= {INT32_MAX}" if k == ("int",) else ""))
+        elif k == ("wide int",):
+            checks.append(f"type(a{i}) is int and not {INT32_MIN} <= a{i} <= {INT32_MAX}")
+        elif k[0] == "scalar":
+            namespace[f"t{i}"] = k[1]
+            checks.append(f"type(a{i}) is t{i}")
         else:
             namespace[f"s{i}"], namespace[f"d{i}"] = k
             checks.append(f"type(a{i}) is ndarray and a{i}.dtype is d{i} and a{i}.shape == s{i}")
@@ -139,9 +148,7 @@ class JitFunction:
         if kwargs:
             raise SignatureError(f"{self.name}: keyword arguments ({', '.join(kwargs)}) are not supported; "
                                  "pass arguments by position")
-        if self._arity is None:
-            self._arity = len(args)
-        elif len(args) != self._arity:
+        if self._arity is not None and len(args) != self._arity:
             names = ", ".join(parameter_names(self.fn, self._arity))
             raise SignatureError(f"{self.name} was traced with {self._arity} arguments ({names}); "
                                  f"this call passes {len(args)}")
@@ -164,6 +171,7 @@ class JitFunction:
         shapes = tuple(tuple(getattr(a, "shape", ())) for a in args)
         compiled = Compiled(optimized, plan, timings, self.backend, self.backend_options, shapes)
         self._cache[key] = compiled
+        self._arity = len(args)  # fixed by the first call that traced, never by one that failed
         return compiled
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

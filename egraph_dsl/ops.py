@@ -51,6 +51,7 @@ class OpSpec:
     symbol: str | None = None  # infix symbol for printing and patterns
     result_dtype: str | None = None  # fixed result dtype (comparisons give bool)
     ufunc: str | None = None  # the NumPy/CuPy ufunc it is, if one: backends call it with out=
+    view: bool = False  # its result may be a view of its first argument (never written into)
     notes: str = ""
     doc: str = field(default="", repr=False)
 
@@ -268,12 +269,12 @@ _declare(OpSpec("diagonal", "Diagonal", Kind.LAYOUT, 1, lambda xp, a: xp.diagona
                 real=_structural_real(np.diagonal), notes="2-D only, main diagonal"))
 _declare(OpSpec("transpose", "Transpose", Kind.LAYOUT, 1,
                 lambda xp, a, axes: xp.transpose(a, axes), attrs=("axes",),
-                real=_structural_real(lambda a, axes: np.transpose(a, axes))))
+                real=_structural_real(lambda a, axes: np.transpose(a, axes)), view=True))
 _declare(OpSpec("reshape", "Reshape", Kind.LAYOUT, 1, lambda xp, a, shape: xp.reshape(a, shape),
-                attrs=("shape",), real=_structural_real(lambda a, shape: np.reshape(a, shape))))
+                attrs=("shape",), real=_structural_real(lambda a, shape: np.reshape(a, shape)), view=True))
 _declare(OpSpec("broadcast_to", "BroadcastTo", Kind.LAYOUT, 1,
                 lambda xp, a, shape: xp.broadcast_to(a, shape), attrs=("shape",),
-                real=_structural_real(lambda a, shape: np.broadcast_to(a, shape))))
+                real=_structural_real(lambda a, shape: np.broadcast_to(a, shape)), view=True))
 _declare(OpSpec("astype", "Astype", Kind.ELEMENTWISE, 1,
                 lambda xp, a, dtype: xp.asarray(a).astype(dtype), attrs=("dtype",),
                 c_expr="(({dtype}){0})", real=lambda m, a, dtype: np.asarray(a, dtype=object),

@@ -45,6 +45,8 @@ class Plan:
     n_slots: int
     output_tuple: bool = False
     name: str = "plan"
+    output_copy: tuple[bool, ...] = ()  # per output: copy it on return (it aliases an input or a view)
+    output_list: bool = False  # the function returned a list (else a tuple, when output_tuple)
 
     def __str__(self) -> str:
         lines = [f"plan {self.name}: {len(self.instructions)} instructions, "
@@ -78,7 +80,14 @@ def effective_args(t: Term) -> tuple[Term, ...]:
 
 
 def build_plan(program: Program, reuse_buffers: bool = True) -> Plan:
-    """Linearize ``program`` (children first), drop dead views and assign reusable buffers."""
+    """Linearize ``program`` (children first), drop dead views and assign reusable buffers.
+
+    Every value lives in a *storage* (the array some instruction allocated): a view op's result
+    lives in its argument's storage, and an elementwise op that writes ``out=`` lives in the
+    buffer it wrote. A storage is handed to a later op only once every value living in it, views
+    included, has had its last use, so a live view never sees its base overwritten. Outputs that
+    would alias an input, a view, or another output are copied on return.
+    """
     terms = program.terms()
     args_of = {id(t): effective_args(t) for t in terms}
     needed = {id(o) for o in program.outputs}
@@ -114,41 +123,78 @@ def build_plan(program: Program, reuse_buffers: bool = True) -> Plan:
         for a in args_of[id(t)]:
             if a.op != "const":
                 last_use[slot[id(a)]] = i
-    reusable = {slot[id(t)] for t in body} - out_slots
+    inputs = {s for s, _ in input_slots}
+    storage: dict[int, int] = {s: s for s in inputs}  # value slot -> storage it lives in
+    holders: dict[int, int] = dict.fromkeys(inputs, 1)  # storage -> values in it still to be read
+    writable: set[int] = set()  # storages an elementwise ufunc allocated: fresh, writable, reusable
+    readonly: set[int] = set()  # values that are read-only views (broadcasts, and views of them)
+    is_view: set[int] = set()
     free: dict[tuple[Any, ...], list[int]] = {}
-    owner: dict[int, int] = {}  # slot -> the slot whose (fresh, writable) array it lives in
-    shape_of = {slot[id(t)]: (t.shape, t.dtype) for t in body}
+    kind_of: dict[int, tuple[Any, ...]] = {}  # storage -> (shape, dtype) of its array
     instructions: list[Instruction] = []
     for i, t in enumerate(body):
         s = slot[id(t)]
+        spec = ops.spec(t.op)
         args = args_of[id(t)]
-        buffer = None
         key = (t.shape, t.dtype)
-        # inputs whose last use is this instruction may hand their buffer to the output
-        dying = list(dict.fromkeys(slot[id(a)] for a in args  # once each, even for add(v, v)
-                                   if a.op != "const" and last_use.get(slot[id(a)]) == i and slot[id(a)] in reusable))
-        # only ufuncs write into buffers (out=), and only fresh, writable, non-scalar ones: arrays
-        # that elementwise ops made (views from layout ops and reduction scalars never qualify)
-        fresh = reuse_buffers and ops.spec(t.op).elementwise and bool(t.shape) and t.op != "astype"
-        writes_out = fresh and ops.spec(t.op).ufunc is not None
+        arg_slots = list(dict.fromkeys(slot[id(a)] for a in args if a.op != "const"))  # once each
+        dying = [a for a in arg_slots if last_use.get(a) == i and a not in out_slots]
+        buffer = None
+        # only ufuncs write into buffers (out=), and only into arrays elementwise ops made
+        # (views from layout ops and reduction scalars never qualify)
+        writes_out = (reuse_buffers and spec.elementwise and bool(t.shape) and t.op != "astype"
+                      and spec.ufunc is not None)
         if writes_out:
-            for d in dying:
-                if d in owner and shape_of[d] == key:
-                    buffer = owner[d]
-                    dying.remove(d)
+            for d in dying:  # an argument read for the last time: the array itself, nothing else in it
+                st = storage[d]
+                if d not in is_view and st in writable and kind_of[st] == key and holders[st] == 1:
+                    buffer = st
                     break
             if buffer is None and free.get(key):
                 buffer = free[key].pop()
-        if fresh:
-            owner[s] = buffer if buffer is not None else s
+        if buffer is not None:
+            storage[s] = buffer
+        elif spec.view and args[0].op != "const":
+            base = slot[id(args[0])]
+            storage[s] = storage[base]
+            is_view.add(s)
+            if t.op == "broadcast_to" or base in readonly:
+                readonly.add(s)
+        else:
+            storage[s] = s
+            kind_of[s] = key
+            if writes_out:
+                writable.add(s)
+        holders[storage[s]] = holders.get(storage[s], 0) + 1
         for d in dying:
-            if d in owner:
-                free.setdefault(shape_of[d], []).append(owner[d])
+            st = storage[d]
+            holders[st] -= 1
+            if holders[st] == 0 and st in writable:
+                free.setdefault(kind_of[st], []).append(st)
         instructions.append(Instruction(t.op, tuple(arg_slot(a, t) for a in args), s, t.attrs, t.shape,
                                         t.dtype, operand_dtype(t), buffer))
-    return Plan(tuple(input_slots), tuple(constants), tuple(instructions),
-                tuple(slot[id(o)] for o in program.outputs), tuple(o.dtype or "float64" for o in program.outputs),
-                first_body + len(body), program.output_tuple, program.name)
+    outputs = tuple(slot[id(o)] for o in program.outputs)
+    return Plan(tuple(input_slots), tuple(constants), tuple(instructions), outputs,
+                tuple(o.dtype or "float64" for o in program.outputs),
+                first_body + len(body), program.output_tuple, program.name,
+                output_copies(outputs, storage, inputs, readonly), program.output_list)
+
+
+def output_copies(outputs: tuple[int, ...], storage: dict[int, int], inputs: set[int],
+                  readonly: set[int]) -> tuple[bool, ...]:
+    """Which outputs must be copied so that every result is a fresh, writable array.
+
+    An output is copied when it lives in an input's storage (``x * 1`` extracted as ``x``, or a
+    view of an input), when it is a read-only view (a broadcast), or when an earlier output
+    lives in the same storage (``return y, y.T``).
+    """
+    seen: set[int] = set()
+    copies = []
+    for o in outputs:
+        st = storage.get(o, o)
+        copies.append(st in inputs or st in seen or o in readonly)
+        seen.add(st)
+    return tuple(copies)
 
 
 def struct_key(t: Term) -> bytes:

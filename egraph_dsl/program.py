@@ -20,7 +20,8 @@ class Program:
     inputs: tuple[Term, ...]
     outputs: tuple[Term, ...]
     name: str = "program"
-    output_tuple: bool = False  # the function returned a tuple rather than one array
+    output_tuple: bool = False  # the function returned a tuple or list rather than one array
+    output_list: bool = False  # ... and it was a list
 
     def __post_init__(self) -> None:
         for t in self.inputs:
@@ -38,7 +39,7 @@ class Program:
         return sum(1 for t in self.terms() if t.op not in ("input", "const"))
 
     def with_outputs(self, outputs: Sequence[Term]) -> Program:
-        return Program(self.inputs, tuple(outputs), self.name, self.output_tuple)
+        return Program(self.inputs, tuple(outputs), self.name, self.output_tuple, self.output_list)
 
     def __str__(self) -> str:
         params = ", ".join(f"{t.attr['name']}: {format_type(t)}" for t in self.inputs)

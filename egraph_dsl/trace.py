@@ -21,7 +21,14 @@ from typing import Any
 import numpy as np
 
 from . import dtypes, ops
-from .errors import DTypeError, ShapeError, TraceError, UnsupportedOperationError
+from .errors import (
+    DTypeError,
+    IntegerPowerError,
+    ScalarOverflowError,
+    ShapeError,
+    TraceError,
+    UnsupportedOperationError,
+)
 from .program import Program
 from .term import Term, const, input_, make
 
@@ -49,15 +56,33 @@ def _where() -> str:
 Operand = Any  # LazyArray | python/numpy scalar | np.ndarray
 
 
-class LazyArray:
-    """An array under tracing: a term plus whether it is a weakly typed Python scalar."""
+WeakKind = type | None  # bool, int or float for a weakly typed Python scalar; None for arrays
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
-    __slots__ = ("term", "weak_scalar")
+
+class WideInt(int):
+    """The weak kind of a Python int argument outside int32's range: NumPy refuses to convert it
+    to int32, so an op that would is refused at trace time (the jit cache tells the two apart)."""
+
+
+class LazyArray:
+    """An array under tracing: a term plus, for a weakly typed Python scalar, its Python type.
+
+    NumPy 2 (NEP 50) lets a Python ``bool``/``int``/``float`` take the dtype of the array it is
+    combined with, as long as the value's kind fits (``int32_array * 2`` stays int32,
+    ``int_array * 2.5`` becomes float64); ``weak_kind`` keeps what promotion needs of that.
+    """
+
+    __slots__ = ("term", "weak_kind")
     __array_priority__ = 1000
 
-    def __init__(self, term: Term, weak_scalar: bool = False) -> None:
+    def __init__(self, term: Term, weak_kind: WeakKind = None) -> None:
         self.term = term
-        self.weak_scalar = weak_scalar
+        self.weak_kind = weak_kind
+
+    @property
+    def weak_scalar(self) -> bool:
+        return self.weak_kind is not None
 
     # ----------------------------------------------------------------- array attributes
     @property
@@ -144,8 +169,8 @@ class LazyArray:
     def __rmul__(self, o: Operand) -> LazyArray: return elementwise("mul", o, self)
     def __truediv__(self, o: Operand) -> LazyArray: return elementwise("div", self, o)
     def __rtruediv__(self, o: Operand) -> LazyArray: return elementwise("div", o, self)
-    def __pow__(self, o: Operand) -> LazyArray: return power(self, o)
-    def __rpow__(self, o: Operand) -> LazyArray: return power(o, self)
+    def __pow__(self, o: Operand) -> LazyArray: return power(self, o, operator=True)
+    def __rpow__(self, o: Operand) -> LazyArray: return power(o, self, operator=True)
     def __matmul__(self, o: Operand) -> LazyArray: return matmul(self, o)
     def __rmatmul__(self, o: Operand) -> LazyArray: return matmul(o, self)
     def __neg__(self) -> LazyArray: return elementwise("neg", self)
@@ -215,21 +240,38 @@ class LazyArray:
 # ---------------------------------------------------------------------- operand handling
 
 
+_EXACT_INT = 2**53  # weak constants are stored as float64: larger integers would be rounded
+
+
+def _int_constant(value: int, what: str) -> Term:
+    if abs(value) > _EXACT_INT:
+        raise ScalarOverflowError(
+            f"the integer {value} used as a constant{_where()} is larger than 2**53 and cannot be stored "
+            f"exactly in a compiled program; pass it as an argument instead (e.g. np.int64({value}))")
+    return const(float(value))
+
+
 def lift(x: Operand, what: str = "operand") -> LazyArray:
-    """A traced operand: LazyArrays as they are, scalars as weak constants.
+    """A traced operand: LazyArrays as they are, Python scalars as weak constants, NumPy scalars
+    as strong 0-d constants of their dtype (as NumPy 2 treats them).
 
     Concrete NumPy arrays captured from the enclosing scope are refused: pass them as
     arguments so they are not baked into the compiled program.
     """
     if isinstance(x, LazyArray):
         return x
-    if isinstance(x, (bool, np.bool_)):
-        return LazyArray(const(float(x)), weak_scalar=True)
-    if isinstance(x, (int, float)):
-        return LazyArray(const(float(x)), weak_scalar=True)
-    if isinstance(x, np.generic) and x.ndim == 0:
+    if isinstance(x, np.ndarray) and x.ndim == 0 and type(x) is np.ndarray:
+        x = x[()]  # NumPy hands scalars to __array_ufunc__ as 0-d arrays: a strong scalar
+    if isinstance(x, np.generic):  # before the Python types: np.float64 is a float subclass
         dt = dtypes.canonical(x.dtype, f"a NumPy scalar {what}{_where()}: ")
-        return LazyArray(make("astype", [const(float(x))], dtype=dt))
+        value = _int_constant(int(x), what) if dtypes.is_integer(dt) else const(float(x))
+        return LazyArray(make("broadcast_to", [make("astype", [value], dtype=dt)], shape=()))
+    if isinstance(x, bool):
+        return LazyArray(const(float(x)), weak_kind=bool)
+    if isinstance(x, int):
+        return LazyArray(_int_constant(x, what), weak_kind=int)
+    if isinstance(x, float):
+        return LazyArray(const(x), weak_kind=float)
     if isinstance(x, np.ndarray):
         raise TraceError(
             f"a concrete NumPy array of shape {x.shape} is used inside the traced function{_where()}; "
@@ -240,17 +282,77 @@ def lift(x: Operand, what: str = "operand") -> LazyArray:
     raise TraceError(f"cannot trace a {type(x).__name__} {what} ({x!r}){_where()}")
 
 
-def _promote(operands: Sequence[LazyArray], op: str) -> str | None:
-    strong = [o.term.dtype for o in operands if not o.term.weak and not o.weak_scalar and o.term.dtype]
-    weak = [o for o in operands if o.weak_scalar]
-    if not strong:
-        return "float64" if any(w.term.dtype for w in weak) else None
-    probes: list[Any] = [np.dtype(d) for d in strong]
-    probes += [0.0 if not w.term.dtype or w.term.dtype.startswith("float") else 0 for w in weak]
-    try:
-        return dtypes.canonical(np.result_type(*probes), f"{op}{_where()}: ")
-    except TypeError as exc:
-        raise DTypeError(f"{op}: cannot promote dtypes {strong}{_where()}") from exc
+def _probe(x: LazyArray) -> Any:
+    """What NumPy's type resolution is given for an operand: a dtype, or ``int``/``float`` (weak)."""
+    if x.weak_kind is WideInt:
+        return int
+    if x.weak_kind is int or x.weak_kind is float:
+        return x.weak_kind
+    if x.weak_kind is bool:
+        return np.dtype(bool)  # the lowest kind: a weak bool promotes as a bool array would
+    return np.dtype(x.term.dtype or "float64")
+
+
+def default_dtype(kind: WeakKind) -> str:
+    """NumPy's dtype for an array made from a Python scalar of this kind."""
+    return "bool" if kind is bool else "int64" if kind is not None and issubclass(kind, int) else "float64"
+
+
+def _weak_kind_of(dtype: np.dtype[Any]) -> WeakKind:
+    return {"b": bool, "i": int, "u": int, "f": float}.get(dtype.kind)
+
+
+def _supported(dtype: np.dtype[Any], op: str, operands: Sequence[LazyArray]) -> str:
+    name = dtype.name
+    if name not in dtypes.SUPPORTED:
+        given = ", ".join(str(o.term.dtype) if o.weak_kind is None else o.weak_kind.__name__ for o in operands)
+        raise DTypeError(f"{op} of ({given}) computes in {name} in NumPy, which egraph-dsl does not support"
+                         f"{_where()}; cast the operands first, e.g. with .astype(np.float64)")
+    return name
+
+
+def resolve_dtypes(op: str, operands: Sequence[LazyArray]) -> tuple[str, WeakKind]:
+    """The dtype ``op`` computes in for these operands, as NumPy 2 resolves it, and the weak kind
+    of the result (when every operand is a weak Python scalar, the result is one too).
+
+    Ops that are NumPy ufuncs ask the ufunc itself (``np.add.resolve_dtypes``), so integer and
+    boolean promotion, true division of ints, ``np.exp`` of ints and NumPy's refusals
+    (``-`` on booleans) are NumPy's own.
+    """
+    spec = ops.spec(op)
+    probes = [_probe(o) for o in operands]
+    if spec.ufunc is not None:
+        ufunc = getattr(np, spec.ufunc)
+        try:
+            loop = ufunc.resolve_dtypes((*probes, None))
+        except TypeError as exc:  # NumPy's own refusal, e.g. negative of a bool array
+            raise DTypeError(f"np.{ufunc.__name__}: {exc}{_where()}") from None
+        computed = loop[0]
+    else:  # where, sigmoid, softplus: NumPy's result_type; the float functions compute ints in float64
+        values = [p(0) if p is int or p is float else p for p in probes]
+        try:
+            computed = np.result_type(*values)
+        except TypeError as exc:
+            raise DTypeError(f"{op}: cannot promote {values}{_where()}: {exc}") from None
+        if op != "where" and computed.kind != "f":
+            computed = np.dtype("float64")
+    name = _supported(computed, op, operands)
+    if dtypes.is_integer(name) and not _ints_fit(operands, np.dtype(name)):
+        if spec.result_dtype != "bool":
+            raise ScalarOverflowError(f"{op}: a Python integer operand is out of bounds for {name}{_where()} "
+                                      "(NumPy raises OverflowError too)")
+        name = "int64"  # NumPy compares out-of-range Python ints exactly; every weak int fits int64
+    weak = _weak_kind_of(computed) if all(o.weak_kind is not None for o in operands) else None
+    return name, weak
+
+
+def _ints_fit(operands: Sequence[LazyArray], dtype: np.dtype[Any]) -> bool:
+    """Whether every weak integer constant is representable in ``dtype``."""
+    info = np.iinfo(dtype)
+    if dtype.itemsize < 8 and any(o.weak_kind is WideInt for o in operands):
+        return False
+    return all(info.min <= int(o.term.attr["value"]) <= info.max
+               for o in operands if o.weak_kind is int and o.term.op == "const")
 
 
 def _cast(x: LazyArray, dtype: str | None) -> Term:
@@ -278,17 +380,14 @@ def _out_shape(operands: Sequence[LazyArray], op: str) -> tuple[int, ...] | None
         ) from None
 
 
-_NEEDS_FLOAT = {"div", "exp", "log", "log1p", "expm1", "tanh", "sqrt", "sigmoid", "softplus", "logaddexp"}
-
-
 def elementwise(op: str, *operands: Operand) -> LazyArray:
     """Apply an elementwise op with NumPy's broadcasting and promotion made explicit."""
     lazy = [lift(o) for o in operands]
     is_where = op == "where"
     values = lazy[1:] if is_where else lazy
-    dtype = _promote(values, op)
-    if op in _NEEDS_FLOAT and dtype is not None and not dtypes.is_float(dtype):
-        dtype = "float64"
+    dtype, weak = resolve_dtypes(op, values)
+    if is_where:
+        weak = None  # np.where returns an array
     shape = _out_shape(lazy, op)
     terms = [_broadcast(_cast(o, dtype), shape) if shape is not None else _cast(o, dtype) for o in values]
     if is_where:
@@ -304,7 +403,7 @@ def elementwise(op: str, *operands: Operand) -> LazyArray:
         raise ShapeError(f"{exc}{_where()}") from None
     if result.weak and all(t.op == "const" for t in terms):
         result = fold_constant(result)
-    return LazyArray(result, weak_scalar=result.weak)
+    return LazyArray(result, weak_kind=weak)
 
 
 def fold_constant(t: Term) -> Term:
@@ -316,15 +415,30 @@ def fold_constant(t: Term) -> Term:
     return const(value) if np.isfinite(value) else t
 
 
-def power(base: Operand, exponent: Operand) -> LazyArray:
-    if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
-        if exponent == 2:
-            return elementwise("square", base)
-        if exponent == 1:
-            return lift(base)
-        if exponent == 0.5:
-            return elementwise("sqrt", base)
-    return elementwise("pow", base, exponent)
+def power(base: Operand, exponent: Operand, operator: bool = False) -> LazyArray:
+    """``base ** exponent`` with NumPy's shortcuts for 2, 1 and 0.5 (bit-identical to np.power).
+
+    The ``**`` operator squares a bool array with ``np.square`` (giving int8), ``np.power``
+    promotes it to int64 first; ``operator`` tells the two apart.
+    """
+    lb, le = lift(base), lift(exponent)
+    if operator and lb.term.dtype == "bool" and le.weak_kind is int and le.term.op == "const" \
+            and le.term.attr["value"] == 2:
+        return elementwise("square", lb)
+    dtype, _weak = resolve_dtypes("pow", [lb, le])
+    if le.term.op == "const" and not lb.term.weak:
+        value = float(le.term.attr["value"])
+        if not dtypes.is_float(dtype) and value < 0:
+            raise IntegerPowerError(f"Integers to negative integer powers are not allowed{_where()} "
+                                    "(as in NumPy); use a float base, e.g. x.astype(np.float64) ** -1")
+        cast = LazyArray(_cast(lb, dtype))
+        if value == 2:
+            return elementwise("square", cast)
+        if value == 1:
+            return cast
+        if value == 0.5 and dtypes.is_float(dtype):
+            return elementwise("sqrt", cast)
+    return elementwise("pow", lb, le)
 
 
 def reduce_(op: str, x: Operand, axis: Any = None, keepdims: bool = False, extra: dict[str, Any] | None = None) -> LazyArray:
@@ -351,7 +465,7 @@ def matmul(a: Operand, b: Operand) -> LazyArray:
     la, lb = lift(a), lift(b)
     if la.term.weak or lb.term.weak:
         raise ShapeError(f"matmul: scalar operands are not allowed (use *){_where()}")
-    dtype = _promote([la, lb], "matmul")
+    dtype = dtypes.promote(str(la.term.dtype), str(lb.term.dtype))
     try:
         return LazyArray(make("matmul", [_cast(la, dtype), _cast(lb, dtype)]))
     except ShapeError as exc:
@@ -399,8 +513,9 @@ def broadcast_to(x: Operand, shape: Any, **kw: Any) -> LazyArray:
         raise ShapeError(f"broadcast_to: cannot broadcast shape {lx.shape} to {dims}{_where()}") from None
     if target != dims:
         raise ShapeError(f"broadcast_to: cannot broadcast shape {lx.shape} to {dims}{_where()}")
-    if lx.term.weak:
-        return LazyArray(make("broadcast_to", [make("astype", [lx.term], dtype="float64")], shape=dims))
+    if lx.term.weak:  # a Python scalar becomes an array of NumPy's default dtype for its kind
+        default = default_dtype(lx.weak_kind)
+        return LazyArray(make("broadcast_to", [make("astype", [lx.term], dtype=default)], shape=dims))
     return LazyArray(_broadcast(lx.term, dims))
 
 
@@ -435,25 +550,31 @@ def clip(x: Operand, lo: Operand = None, hi: Operand = None, **kw: Any) -> LazyA
     return out
 
 
+def _eager_float(x: Any) -> np.ndarray[Any, Any]:
+    """An eager argument as the traced op sees it: float arrays keep their dtype, the rest float64."""
+    arr = np.asarray(x)
+    return arr if arr.dtype.kind == "f" and arr.dtype.name in dtypes.FLOATS else arr.astype(np.float64)
+
+
 def sigmoid(x: Operand) -> Any:
     """scipy.special.expit; traces to one op, and runs eagerly on plain arrays."""
     if isinstance(x, LazyArray):
         return elementwise("sigmoid", x)
-    return ops.spec("sigmoid").impl(np, np.asarray(x, dtype=np.result_type(x, np.float64)))
+    return ops.spec("sigmoid").impl(np, _eager_float(x))
 
 
 def softplus(x: Operand) -> Any:
     """log(1 + exp(x)), accurate for every x."""
     if isinstance(x, LazyArray):
         return elementwise("softplus", x)
-    return np.logaddexp(0.0, x)
+    return ops.spec("softplus").impl(np, _eager_float(x))
 
 
 def logsumexp(x: Operand, axis: Any = None, keepdims: bool = False) -> Any:
     """log(sum(exp(x), axis)), stable; traces to one op."""
     if isinstance(x, LazyArray):
         return reduce_("logsumexp", x, axis, keepdims)
-    arr = np.asarray(x, dtype=np.result_type(x, np.float64))
+    arr = _eager_float(x)
     axes = ops.normalize_axis(axis, arr.ndim, "logsumexp")
     return ops.spec("logsumexp").impl(np, arr, axis=axes, keepdims=keepdims)
 
@@ -548,9 +669,15 @@ def abstract(value: Any, name: str) -> Term:
     """The input term standing for one argument (arrays, NumPy and Python scalars)."""
     if isinstance(value, LazyArray):
         raise TraceError(f"argument {name!r} is already traced")
+    if isinstance(value, np.ndarray) and type(value) is not np.ndarray:
+        raise TraceError(subclass_message(value, name))
+    if isinstance(value, np.generic):  # strong, of its own dtype (np.float64 is a float subclass)
+        return input_(name, (), dtypes.canonical(value.dtype, f"argument {name!r}: "))
     if isinstance(value, bool):
         return input_(name, (), "bool")
     if isinstance(value, int):
+        if not -(2**63) <= value < 2**63:
+            raise ScalarOverflowError(f"argument {name!r} = {value} does not fit int64 (NumPy raises OverflowError too)")
         return input_(name, (), "int64")
     if isinstance(value, float):
         return input_(name, (), "float64")
@@ -561,6 +688,14 @@ def abstract(value: Any, name: str) -> Term:
     if shape is None or dtype is None:
         raise TraceError(f"argument {name!r} is a {type(value).__name__}; egraph-dsl traces arrays and numbers")
     return input_(name, tuple(int(s) for s in shape), dtypes.canonical(dtype, f"argument {name!r}: "))
+
+
+def subclass_message(value: np.ndarray[Any, Any], name: str) -> str:
+    kind = type(value).__name__
+    why = {"matrix": "np.matrix makes * a matrix product", "MaskedArray": "the mask would be dropped"}.get(
+        kind, "its own semantics would be lost")
+    return (f"argument {name!r} is a {type(value).__module__}.{kind}, an ndarray subclass; egraph-dsl traces "
+            f"plain arrays only ({why}): pass np.asarray(x) if plain-array semantics are what you mean")
 
 
 class ArraySpec:
@@ -586,15 +721,22 @@ def parameter_names(fn: Callable[..., Any], n: int) -> list[str]:
     return names + [f"arg{i}" for i in range(len(names), n)]
 
 
+def _argument_kind(a: Any) -> WeakKind:
+    """Python scalar arguments are weak, as NumPy 2 treats them; NumPy scalars and arrays are not."""
+    if type(a) is int and not INT32_MIN <= a <= INT32_MAX:
+        return WideInt
+    return type(a) if type(a) in (bool, int, float) else None
+
+
 def trace_function(fn: Callable[..., Any], args: Sequence[Any], name: str | None = None) -> Program:
     """Run ``fn`` on lazy stand-ins for ``args`` and return the program it builds."""
     names = parameter_names(fn, len(args))
     inputs = [abstract(a, n) for a, n in zip(args, names, strict=True)]
-    lazy_args = [LazyArray(t, weak_scalar=isinstance(a, (int, float)) and not isinstance(a, bool))
-                 for t, a in zip(inputs, args, strict=True)]
+    lazy_args = [LazyArray(t, weak_kind=_argument_kind(a)) for t, a in zip(inputs, args, strict=True)]
     with np.errstate(all="ignore"):
         result = fn(*lazy_args)
     is_tuple = isinstance(result, (tuple, list))
+    is_list = isinstance(result, list)
     outs = list(result) if is_tuple else [result]
     terms: list[Term] = []
     for i, out in enumerate(outs):
@@ -605,7 +747,8 @@ def trace_function(fn: Callable[..., Any], args: Sequence[Any], name: str | None
         else:
             raise TraceError(f"{getattr(fn, '__name__', 'function')} returned a {type(out).__name__} "
                              f"(output {i}); return arrays computed from the arguments")
-        if t.weak:
-            t = make("astype", [t], dtype="float64")
+        if t.weak:  # a Python scalar result: an array of NumPy's default dtype for its kind
+            kind = out.weak_kind if isinstance(out, LazyArray) else type(out)
+            t = make("astype", [t], dtype=default_dtype(kind))
         terms.append(t)
-    return Program(tuple(inputs), tuple(terms), str(name or getattr(fn, "__name__", "program")), is_tuple)
+    return Program(tuple(inputs), tuple(terms), str(name or getattr(fn, "__name__", "program")), is_tuple, is_list)

@@ -156,3 +156,24 @@ def test_lower_needs_no_device() -> None:
     assert "def run(" in src and "softplus" in src
     with pytest.raises(ed.errors.BackendError, match="no GPU kernels"):
         numpy_lowered.compile_offline()
+
+
+def test_a_failed_first_call_does_not_fix_the_arity() -> None:
+    f = ed.jit(lambda a, b: a + b)
+    with pytest.raises(TypeError):
+        f(np.ones(2))  # Python's own error: b is missing
+    np.testing.assert_array_equal(f(np.ones(2), np.ones(2)), np.full(2, 2.0))
+    with pytest.raises(SignatureError, match="traced with 2 arguments"):
+        f(np.ones(2))
+
+
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+@pytest.mark.parametrize("kind", ["matrix", "masked"])
+def test_ndarray_subclasses_are_refused_with_a_clear_error(kind: str) -> None:
+    value = np.matrix([[1.0, 2.0], [3.0, 4.0]]) if kind == "matrix" else np.ma.masked_array([1.0, 2.0], mask=[0, 1])
+    f = ed.jit(lambda x: x * x)
+    with pytest.raises(SignatureError, match=r"ndarray subclass.*np\.asarray"):
+        f(value)
+    np.testing.assert_array_equal(f(np.asarray(value)), np.asarray(value) * np.asarray(value))
+    with pytest.raises(SignatureError, match="ndarray subclass"):
+        f(value)  # also once a plain-array specialization of the same shape exists
