@@ -12,7 +12,7 @@ PYTHON_FOUND := $(shell for p in python3.13 python3.12 python3 python; do \
 	  $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$c; exit 0; }; \
 	done)
 
-.PHONY: setup demo test lint typecheck bench clean
+.PHONY: setup demo test test-slow lint typecheck bench clean
 
 setup: $(STAMP)
 
@@ -29,7 +29,10 @@ demo: setup
 	$(VENV)/bin/egraph-dsl demo
 
 test: setup
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -m "not slow"
+
+test-slow: setup  # the long-running tests only (e.g. 10,000 random programs against NumPy)
+	$(PY) -m pytest -q -p no:cacheprovider -m slow
 
 lint: setup
 	$(PY) -m ruff check egraph_dsl rulesets extract backends proofs tests benchmarks examples

@@ -32,7 +32,7 @@ NVRTC_OPTIONS: tuple[str, ...] = ("--std=c++17", "-fmad=false")  # no FMA contra
 # how the backend runs each op of the table (the coverage test checks every op is here)
 STRATEGY: dict[str, str] = {name: "fused" for name, s in ops.OPS.items() if s.elementwise}
 STRATEGY.update({"input": "argument", "const": "constant"})
-STRATEGY.update({name: "fused" for name in ("sum", "mean", "max")})
+STRATEGY.update({name: "fused" for name in ("sum", "mean", "max", "min")})
 STRATEGY.update({name: "impl" for name in ("logsumexp", "matmul", "trace", "diagonal")})
 STRATEGY.update({name: "view" for name in VIEW_OPS})
 # "fused" ops fall back to impl(cupy, ...) for dtypes their C template does not cover exactly

@@ -236,6 +236,10 @@ def _reduce_parts(plan: Plan, group: FusedGroup) -> tuple[str, str, str, str, st
         identity = c_literal(-math.inf, dtype) if dtype in FLOAT_DTYPES else (
             "((long long)(-9223372036854775807LL - 1))" if dtype == "int64" else "((int)(-2147483647 - 1))")
         combine = "fmax_nan({0}, {1})"
+    elif red.op == "min":
+        identity = c_literal(math.inf, dtype) if dtype in FLOAT_DTYPES else (
+            "((long long)9223372036854775807LL)" if dtype == "int64" else "((int)2147483647)")
+        combine = "fmin_nan({0}, {1})"
     else:
         identity = f"(({ctype})0)"
         combine = "({0} + {1})"

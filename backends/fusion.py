@@ -1,7 +1,7 @@
 """Fusion: group a Plan's elementwise instructions into kernels (pure Python, no CuPy needed).
 
 A *fused group* is a maximal DAG region of elementwise instructions of one shape, optionally
-ending in a sum/mean/max reduction over all axes or one axis. The whole group runs as one
+ending in a sum/mean/max/min reduction over all axes or one axis. The whole group runs as one
 kernel at the position of its last member, so a group may only grow while every value it
 produces that is used outside it is needed after that position. Values used outside the group
 (or returned by the plan) are written out; everything else stays in registers.
@@ -28,7 +28,7 @@ _ALL = _NUMERIC | {"bool"}
 # (fabs, pow, transcendental helpers and true division are float-only in C; NumPy's integer
 # semantics for them differ, so those instructions run through the op's CuPy impl instead.)
 FUSABLE_OPERAND_DTYPES: dict[str, frozenset[str]] = {
-    "add": _NUMERIC, "sub": _NUMERIC, "mul": _NUMERIC, "neg": _NUMERIC, "square": _NUMERIC,
+    "add": _NUMERIC, "sub": _NUMERIC, "mul": _NUMERIC, "neg": _NUMERIC, "square": _ALL,  # bool: x && x
     "maximum": _NUMERIC, "minimum": _NUMERIC,
     "less": _NUMERIC, "less_equal": _NUMERIC, "greater": _NUMERIC, "greater_equal": _NUMERIC,
     "equal": _ALL, "not_equal": _ALL, "where": _ALL, "astype": _ALL,
@@ -39,7 +39,7 @@ FUSABLE_OPERAND_DTYPES: dict[str, frozenset[str]] = {
 
 # reductions that can close a fused group, with the dtypes their generated loop is exact for
 FUSABLE_REDUCTIONS: dict[str, frozenset[str]] = {
-    "sum": _NUMERIC, "max": _NUMERIC, "mean": FLOAT_DTYPES,
+    "sum": _NUMERIC, "max": _NUMERIC, "min": _NUMERIC, "mean": FLOAT_DTYPES,
 }
 
 # ops whose CuPy impl returns a view of its input (never written into, alias their input)

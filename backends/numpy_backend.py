@@ -26,11 +26,18 @@ _SCALAR_OPS: dict[str, Callable[..., Any]] = {
 }
 
 
+def _bool_square(a: Any, out: Any = None) -> Any:
+    """square of a bool in the IR (from ``b * b``): ``b * b`` is a logical and, never np.square's int8."""
+    return np.logical_and(a, a, out=out)
+
+
 def _function_for(ins: Instruction) -> tuple[Any, bool]:
     """The callable for one instruction, and whether it takes ``out=``."""
     spec = ops.spec(ins.op)
     if ins.op in _SCALAR_OPS and ins.shape == () and ins.dtype in ("float64", "float32"):
         return _SCALAR_OPS[ins.op], False
+    if ins.op == "square" and ins.dtype == "bool":
+        return _bool_square, True
     if spec.ufunc is not None:
         return getattr(np, spec.ufunc), True
     if ins.op == "matmul":

@@ -80,8 +80,9 @@ def _main(argv: list[str]) -> int:
     p = sub.add_parser("rulesets", help="list the registered rulesets")
     p.add_argument("-v", "--verbose", action="store_true", help="list every rule")
     p.set_defaults(run=_rulesets)
-    for name, text in (("check-rules", "property-test rules"), ("prove", "prove rules with z3"),
-                       ("show", "draw a program as SVG/DOT")):
+    for name, text in (("check-rules", "property-test rules; --from FILE.py runs FILE.py"),
+                       ("prove", "prove rules with z3; --from FILE.py runs FILE.py"),
+                       ("show", "draw a program as SVG/DOT; runs the FILE.py of FILE.py:fn")):
         sub.add_parser(name, help=f"{text} (see egraph-dsl {name} --help)")
     args = parser.parse_args(argv)
     return int(args.run(args))

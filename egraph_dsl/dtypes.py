@@ -14,7 +14,7 @@ def canonical(dtype: object, where: str = "") -> str:
     """The name of a supported dtype, or a DTypeError saying which are supported."""
     try:
         name: str = np.dtype(dtype).name  # type: ignore[call-overload]
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:  # np.dtype("f(1)") raises ValueError
         raise DTypeError(f"{where}unknown dtype {dtype!r}; supported: {', '.join(SUPPORTED)}") from exc
     if name not in SUPPORTED:
         raise DTypeError(

@@ -51,6 +51,14 @@ class RulesetError(EgraphDslError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class UnsoundRuleError(RulesetError):
+    """A user rule failed its property test at first use: a counterexample shows its claim is wrong."""
+
+
+class OptionError(EgraphDslError, ValueError):
+    """An option that names nothing known: a cost model or an extractor."""
+
+
 class LimitsError(EgraphDslError, ValueError):
     """Saturation limits that are zero, negative or of the wrong type."""
 

@@ -10,7 +10,7 @@ def explain_text(opt: Optimized, timings: dict[str, float], plan: Plan | None = 
     lines = [f"== {opt.before.name}: before ({opt.before.op_count()} ops, cost {opt.cost_before:,.0f})",
              str(opt.before),
              f"== after ({opt.after.op_count()} ops, cost {opt.cost_after:,.0f}; "
-             f"{_ratio(opt.cost_before, opt.cost_after)} cheaper by the cost model)",
+             f"{_comparison(opt.cost_before, opt.cost_after)})",
              str(opt.after)]
     for report in opt.reports:
         lines.append("== saturation")
@@ -18,6 +18,8 @@ def explain_text(opt: Optimized, timings: dict[str, float], plan: Plan | None = 
     bound = "" if opt.lower_bound is None else f", lower bound {opt.lower_bound:,.0f}"
     lines.append(f"== extraction: {opt.method}, e-graph of {opt.egraph_nodes} e-nodes{bound}"
                  f"{', proven optimal' if opt.optimal else ''}")
+    if opt.stop:
+        lines.append(f"== stopped: {opt.stop}")
     lines.append("== time per stage: " + ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in timings.items()))
     if plan is not None:
         reused = sum(1 for i in plan.instructions if i.buffer is not None)
@@ -25,5 +27,10 @@ def explain_text(opt: Optimized, timings: dict[str, float], plan: Plan | None = 
     return "\n".join(lines)
 
 
-def _ratio(before: float, after: float) -> str:
-    return f"{before / after:.2f}x" if after > 0 else "n/a"
+def _comparison(before: float, after: float) -> str:
+    """How the cost changed; a rise comes from rules that replace a fragile form (see rules.py)."""
+    if after <= 0 or before <= 0:
+        return "cost ratio n/a"
+    if after > before:
+        return f"{after / before:.2f}x dearer by the cost model: stable forms replaced fragile ones"
+    return f"{before / after:.2f}x cheaper by the cost model"

@@ -12,7 +12,7 @@ import numpy as np
 
 from .engine.limits import Limits
 from .errors import BackendError, SignatureError
-from .pipeline import Optimized, optimize
+from .pipeline import Optimized, check_extractor, optimize, resolve_cost_model
 from .plan import Plan, build_plan
 from .program import Program
 from .registry import Registry, RulesetSpec
@@ -42,14 +42,33 @@ def _key(a: Any, i: int) -> Any:
     raise SignatureError(f"argument {i} is a {type(a).__name__}; pass arrays or numbers")
 
 
+# the NumPy scalar type a Python scalar argument is traced as (trace.abstract gives it that dtype)
+_SCALAR_TYPES: dict[tuple[str], type] = {("float",): np.float64, ("int",): np.int64, ("wide int",): np.int64,
+                                          ("bool",): np.bool_}
+
+
+def scalars_as_numpy(key: tuple[Any, ...], args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``args`` with each Python scalar as the NumPy scalar it was traced as (see make_guard)."""
+    return tuple(_SCALAR_TYPES[k](a) if k in _SCALAR_TYPES else a for k, a in zip(key, args, strict=True))
+
+
 def make_guard(key: tuple[Any, ...], run: Callable[..., Any], fallback: Callable[..., Any]) -> Callable[..., Any]:
     """A generated function that calls ``run`` when its arguments have signature ``key``.
 
     The common case (same shapes and dtypes as last time) then costs a few identity and tuple
     comparisons instead of building and hashing a signature; anything else takes ``fallback``.
+    Python scalar arguments reach ``run`` as NumPy scalars of the dtype they were traced as
+    (``float`` as ``np.float64``...), so every op sees a value with a dtype, as it does for arrays.
     """
     namespace: dict[str, Any] = {"run": run, "fallback": fallback, "ndarray": np.ndarray}
     params = ", ".join(f"a{i}" for i in range(len(key)))
+    passed = []
+    for i, k in enumerate(key):
+        if k in _SCALAR_TYPES:
+            namespace[f"c{i}"] = _SCALAR_TYPES[k]
+            passed.append(f"c{i}(a{i})")
+        else:
+            passed.append(f"a{i}")
     checks = []
     for i, k in enumerate(key):
         if k in (("float",), ("int",), ("bool",)):
@@ -62,7 +81,7 @@ def make_guard(key: tuple[Any, ...], run: Callable[..., Any], fallback: Callable
         else:
             namespace[f"s{i}"], namespace[f"d{i}"] = k
             checks.append(f"type(a{i}) is ndarray and a{i}.dtype is d{i} and a{i}.shape == s{i}")
-    source = (f"def guard({params}):\n    if {' and '.join(checks) or 'True'}:\n        return run({params})\n"
+    source = (f"def guard({params}):\n    if {' and '.join(checks) or 'True'}:\n        return run({', '.join(passed)})\n"
               f"    return fallback({params})\n")
     exec(compile(source, "<jit guard>", "exec"), namespace)
     guard: Callable[..., Any] = namespace["guard"]
@@ -131,7 +150,8 @@ class JitFunction:
         self.cost_model = cost_model if cost_model is not None else ("gpu" if backend == "cupy" else "cpu")
         self.backend = backend
         self.limits = Limits.of(limits)  # type: ignore[arg-type]  # validate now, not at first call
-        self.extractor = extractor
+        resolve_cost_model(self.cost_model)  # unknown cost models and extractors fail here, before tracing
+        self.extractor = check_extractor(extractor)
         self.registry = registry
         self.backend_options = dict(backend_options or {})
         self._cache: dict[tuple[Any, ...], Compiled] = {}
@@ -185,7 +205,7 @@ class JitFunction:
         compiled = self._cache.get(key) or self.specialize(*args)
         self._last = compiled
         self._guard = make_guard(key, compiled.executable, self._dispatch)
-        return compiled.executable(*args)
+        return compiled.executable(*scalars_as_numpy(key, args))
 
     def lower(self, *args: Any) -> Compiled:
         """The compiled form for ``args`` (arrays or ArraySpec), without running it."""

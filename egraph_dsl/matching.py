@@ -185,7 +185,7 @@ def term_fact(fact: Fact, term: Term) -> bool:
             nn = nonneg[a[0]] or nonneg[a[1]]
         elif t.op in ("sum",):
             p, nn = pos[a[0]], nonneg[a[0]]
-        elif t.op in ("mean", "max", "broadcast_to", "transpose", "reshape"):
+        elif t.op in ("mean", "max", "min", "broadcast_to", "transpose", "reshape"):
             p = pos[a[0]]
         elif t.op == "astype":
             p = pos[a[0]] and t.attr["dtype"] in ("float64", "float32")

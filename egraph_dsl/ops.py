@@ -103,6 +103,18 @@ def _max(xp: Any, x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
     return xp.max(x, axis=axis, keepdims=keepdims)
 
 
+def _min(xp: Any, x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
+    return xp.min(x, axis=axis, keepdims=keepdims)
+
+
+def _square(xp: Any, x: Any) -> Any:
+    """x * x. np.square of a bool array gives int8, but a square the rewrites make from a bool
+    product (``b * b``) is bool in the IR: it is ``b * b``, a logical and, as np.multiply gives."""
+    if getattr(x, "dtype", None) == np.bool_:
+        return xp.logical_and(x, x)
+    return xp.square(x)
+
+
 def _cast_like(xp: Any, x: Any, like: Any) -> Any:
     return x if getattr(like, "dtype", None) is None else x.astype(like.dtype, copy=False)
 
@@ -236,7 +248,7 @@ for _name, _egg, _fn, _sym, _c in (
 _unary("neg", "Neg", lambda xp, a: xp.negative(a), "(-{0})", lambda m, a: -a)
 _unary("abs", "Abs", lambda xp, a: xp.abs(a), "fabs({0})", lambda m, a: m.abs(a))
 _unary("sqrt", "Sqrt", lambda xp, a: xp.sqrt(a), "sqrt({0})", lambda m, a: m.sqrt(a), domain="x >= 0", flops=4.0)
-_unary("square", "Square", lambda xp, a: xp.square(a), "({0} * {0})", lambda m, a: a * a)
+_unary("square", "Square", _square, "({0} * {0})", lambda m, a: a * a)
 _unary("exp", "Exp", lambda xp, a: xp.exp(a), "exp({0})", lambda m, a: m.exp(a), flops=20.0)
 _unary("log", "Log", lambda xp, a: xp.log(a), "log({0})", lambda m, a: m.log(a), domain="x > 0", flops=20.0)
 _unary("log1p", "Log1p", lambda xp, a: xp.log1p(a), "log1p({0})", lambda m, a: m.log(1 + a),
@@ -254,11 +266,12 @@ for _name, _egg, _impl, _real, _flops in (
     ("sum", "Sum", _sum, _reduce_real(lambda m, a, b: a + b), 1.0),
     ("mean", "Mean", _mean, _mean_real, 1.0),
     ("max", "Max", _max, _reduce_real(lambda m, a, b: m.maximum(a, b)), 1.0),
+    ("min", "Min", _min, _reduce_real(lambda m, a, b: m.minimum(a, b)), 1.0),
     ("logsumexp", "Logsumexp", _logsumexp, _lse_real, 25.0),
 ):
     _declare(OpSpec(_name, _egg, Kind.REDUCTION, 1, _impl, attrs=("axis", "keepdims"), real=_real,
                     flops_per_element=_flops,
-                    domain="non-empty reduced axes" if _name in ("max", "logsumexp") else "all reals"))
+                    domain="non-empty reduced axes" if _name in ("max", "min", "logsumexp") else "all reals"))
 
 _declare(OpSpec("matmul", "Matmul", Kind.LINALG, 2, lambda xp, a, b: xp.matmul(a, b),
                 real=_structural_real(_matmul_real), symbol="@", flops_per_element=2.0,

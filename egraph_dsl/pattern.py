@@ -9,13 +9,17 @@ keyword arguments (``sum(?x, axis=?a)``); an attribute left out matches anything
 from __future__ import annotations
 
 import ast
+import numbers
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from . import ops
-from .errors import PatternError
+import numpy as np
+
+from . import dtypes, ops
+from .errors import EgraphDslError, PatternError
 
 
 class Pattern:
@@ -135,20 +139,43 @@ def format_attr_value(v: Any) -> str:
 
 
 def normalize_attr(name: str, value: Any) -> Any:
-    if isinstance(value, AttrVar) or isinstance(value, Var):
+    """The canonical form of attribute ``name``; a PatternError says what a value of that kind must be."""
+    if isinstance(value, (AttrVar, Var)):
         return AttrVar(value.name)
     if name == "axis":
         if value is None:
             return None
-        axes = (value,) if isinstance(value, int) else tuple(value)
-        if any(a < 0 for a in axes):
-            raise PatternError(f"axis {value!r} in a pattern must be non-negative (patterns do not know ndim)")
-        return tuple(sorted(axes))
+        axes = (value,) if not isinstance(value, (tuple, list)) else tuple(value)
+        if not all(_is_index(a) for a in axes):
+            raise PatternError(f"axis={value!r}: an axis must be a non-negative int, a tuple of them, None or ?var")
+        if len(set(axes)) != len(axes):
+            raise PatternError(f"axis={value!r}: an axis appears twice")
+        return tuple(sorted(int(a) for a in axes))
     if name in ("shape", "axes"):
-        return tuple(int(v) for v in value)
+        dims = (value,) if name == "shape" and _is_index(value) else value
+        if not isinstance(dims, (tuple, list)) or not all(_is_index(v) for v in dims):
+            raise PatternError(f"{name}={value!r}: {name} must be a tuple of non-negative ints or ?var")
+        if name == "axes" and sorted(dims) != list(range(len(dims))):
+            raise PatternError(f"axes={value!r}: axes must be a permutation of 0..{len(dims) - 1}")
+        return tuple(int(v) for v in dims)
     if name == "keepdims":
+        if not isinstance(value, (bool, np.bool_)):
+            raise PatternError(f"keepdims={value!r}: keepdims must be True, False or ?var")
         return bool(value)
+    if name == "dtype":
+        try:
+            return dtypes.canonical(value)
+        except (EgraphDslError, TypeError, ValueError) as exc:
+            raise PatternError(f"dtype={value!r}: {exc}") from None
+    if name == "name" and not isinstance(value, str):
+        raise PatternError(f"name={value!r}: an input name must be a string")
+    if name == "value" and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+        raise PatternError(f"value={value!r}: a constant's value must be a number")
     return value
+
+
+def _is_index(v: object) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)) and int(v) >= 0
 
 
 def shape_anchor(lhs: Pattern) -> str | None:
@@ -170,7 +197,10 @@ def as_pattern(x: object) -> Pattern:
     if isinstance(x, Pattern):
         return x
     if isinstance(x, (int, float)) and not isinstance(x, bool):
-        return Const(float(x))
+        try:
+            return Const(float(x))
+        except OverflowError:
+            raise PatternError(f"the constant {x} is too large for a float") from None
     raise PatternError(f"cannot use {x!r} ({type(x).__name__}) in a pattern")
 
 
@@ -212,63 +242,155 @@ op = _OpNamespace()
 _ALIASES = {"np": None, "numpy": None}
 _FUNC_ALIASES = {"negative": "neg", "absolute": "abs", "subtract": "sub", "multiply": "mul",
                  "divide": "div", "true_divide": "div", "power": "pow", "expit": "sigmoid",
-                 "amax": "max"}
+                 "amax": "max", "amin": "min"}
 _BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
            ast.MatMult: "matmul"}
 _CMPOPS = {ast.Lt: "less", ast.LtE: "less_equal", ast.Gt: "greater", ast.GtE: "greater_equal",
            ast.Eq: "equal", ast.NotEq: "not_equal"}
 
 
+MAX_DEPTH = 200  # nesting of a text pattern; deeper ones are refused (the rule compiler recurses)
+
+
 def parse(text: str) -> Pattern:
-    """Parse a pattern from text: ``log(_)``, ``exp(?x) / sum(exp(?x), axis=?a)``."""
+    """Parse a pattern from text: ``log(_)``, ``exp(?x) / sum(exp(?x), axis=?a)``.
+
+    Anything malformed raises a PatternError naming the piece and its column.
+    """
     if not isinstance(text, str) or not text.strip():
         raise PatternError(f"a pattern must be a non-empty string, got {text!r}")
-    source = re.sub(r"\?([A-Za-z_][A-Za-z0-9_]*)", r"__var_\1", text.strip())
-    try:
-        tree = ast.parse(source, mode="eval")
-    except SyntaxError as exc:
-        raise PatternError(f"pattern {text!r} does not parse: {exc.msg} at column {exc.offset}") from None
-    return _convert(tree.body, text)
+    return _Parser(text).parse()
 
 
-def _convert(node: ast.AST, text: str) -> Pattern:
-    if isinstance(node, ast.Name):
-        if node.id == "_":
-            return Wildcard()
-        return Var(node.id.removeprefix("__var_"))
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-        return Const(float(node.value))
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        inner = _convert(node.operand, text)
-        return Const(-inner.value) if isinstance(inner, Const) else Op.of("neg", inner)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd):
-        return _convert(node.operand, text)
-    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-        return Op.of(_BINOPS[type(node.op)], _convert(node.left, text), _convert(node.right, text))
-    if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _CMPOPS:
-        return Op.of(_CMPOPS[type(node.ops[0])], _convert(node.left, text), _convert(node.comparators[0], text))
-    if isinstance(node, ast.Attribute) and node.attr == "T":
-        return Op.of("transpose", _convert(node.value, text))
-    if isinstance(node, ast.Call):
-        name = _func_name(node.func, text)
-        args = [_convert(a, text) for a in node.args]
-        attrs = {kw.arg: _attr_value(kw.value, text) for kw in node.keywords if kw.arg}
-        return Op.of(_FUNC_ALIASES.get(name, name), *args, **attrs)
-    raise PatternError(f"pattern {text!r}: cannot use {ast.unparse(node)!r} here")
+class _Parser:
+    """Python's parser on the text with ``?x`` spelled ``__var_x``; columns map back to the text."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lead = len(text) - len(text.lstrip())
+        self.var_starts: list[int] = []  # where each ``__var_`` starts in the rewritten source
+        parts: list[str] = []
+        last = length = 0
+        stripped = text.strip()
+        for m in re.finditer(r"\?([A-Za-z_][A-Za-z0-9_]*)", stripped):
+            parts += [stripped[last:m.start()], f"__var_{m.group(1)}"]
+            self.var_starts.append(length + m.start() - last)
+            length += m.start() - last + len(parts[-1])
+            last = m.end()
+        parts.append(stripped[last:])
+        self.source = "".join(parts)
+        self.line_starts = [0] + [m.end() for m in re.finditer("\n", self.source)]
+
+    def parse(self) -> Pattern:
+        try:
+            with warnings.catch_warnings():  # e.g. invalid escapes: a pattern is never compiled
+                warnings.simplefilter("ignore")
+                tree = ast.parse(self.source, mode="eval")
+        except SyntaxError as exc:
+            column = self._column(exc.lineno or 1, (exc.offset or 1) - 1, in_chars=True)
+            raise PatternError(f"pattern {_shorten(self.text)} does not parse: {exc.msg} at column {column}") from None
+        except (ValueError, RecursionError, MemoryError) as exc:  # null bytes; nesting past the parser
+            raise PatternError(f"pattern {_shorten(self.text)} does not parse: {exc}") from None
+        depth = _depth(tree.body)
+        if depth > MAX_DEPTH:
+            raise PatternError(f"pattern {_shorten(self.text)} nests {depth} levels deep; at most {MAX_DEPTH} are "
+                               "supported (split a long sum into named parts)")
+        return self.convert(tree.body)
+
+    def _column(self, lineno: int, offset: int, in_chars: bool = False) -> int:
+        """The 1-based column in the user's text of a position in the rewritten source."""
+        line_start = self.line_starts[min(lineno, len(self.line_starts)) - 1]
+        line = self.source[line_start:].split("\n", 1)[0]
+        chars = offset if in_chars else len(line.encode("utf-8")[:offset].decode("utf-8", errors="ignore"))
+        pos = line_start + max(0, chars)
+        shift = 0  # ``?x`` grew by 5 characters into ``__var_x``
+        for start in self.var_starts:
+            shift += 5 if pos >= start + 6 else max(0, pos - start)
+        return pos - shift + self.lead + 1
+
+    def where(self, node: ast.AST) -> str:
+        lineno, col = getattr(node, "lineno", 1), getattr(node, "col_offset", 0)
+        try:
+            piece = ast.unparse(node).replace("__var_", "?")
+        except Exception:  # only a description for the message
+            piece = type(node).__name__
+        piece = piece if len(piece) <= 60 else piece[:57] + "..."
+        return f"pattern {_shorten(self.text)}, column {self._column(lineno, col)} (at {piece})"
+
+    def op(self, node: ast.AST, name: str, *args: Pattern, **attrs: Any) -> Pattern:
+        try:
+            return Op.of(name, *args, **attrs)
+        except PatternError as exc:
+            raise PatternError(f"{self.where(node)}: {exc}") from None
+
+    def convert(self, node: ast.AST) -> Pattern:
+        if isinstance(node, ast.Name):
+            if node.id == "_":
+                return Wildcard()
+            return Var(node.id.removeprefix("__var_"))
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            try:
+                return Const(float(node.value))
+            except OverflowError:
+                raise PatternError(f"{self.where(node)}: the constant is too large for a float") from None
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            inner = self.convert(node.operand)
+            return Const(-inner.value) if isinstance(inner, Const) else self.op(node, "neg", inner)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd):
+            return self.convert(node.operand)
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            return self.op(node, _BINOPS[type(node.op)], self.convert(node.left), self.convert(node.right))
+        if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _CMPOPS:
+            return self.op(node, _CMPOPS[type(node.ops[0])], self.convert(node.left),
+                           self.convert(node.comparators[0]))
+        if isinstance(node, ast.Attribute) and node.attr == "T":
+            return self.op(node, "transpose", self.convert(node.value))
+        if isinstance(node, ast.Call):
+            name = self.func_name(node.func)
+            args = [self.convert(a) for a in node.args]
+            attrs: dict[str, Any] = {}
+            for kw in node.keywords:
+                if kw.arg is None:
+                    raise PatternError(f"{self.where(kw.value)}: ** is not allowed; name each attribute")
+                attrs[kw.arg] = self.attr_value(kw.arg, kw.value)
+            return self.op(node, _FUNC_ALIASES.get(name, name), *args, **attrs)
+        raise PatternError(f"{self.where(node)}: cannot be used in a pattern")
+
+    def func_name(self, node: ast.AST) -> str:
+        if isinstance(node, ast.Name) and node.id.startswith("__var_"):
+            raise PatternError(f"{self.where(node)}: a variable cannot be called; name an op")
+        if isinstance(node, ast.Name):
+            return node.id
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in _ALIASES:
+            return node.attr
+        raise PatternError(f"{self.where(node)}: not an op name")
+
+    def attr_value(self, name: str, node: ast.AST) -> Any:
+        if isinstance(node, ast.Name) and node.id.startswith("__var_"):
+            return AttrVar(node.id.removeprefix("__var_"))
+        try:
+            value = ast.literal_eval(node)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            raise PatternError(f"{self.where(node)}: attribute {name} must be a literal or ?var") from None
+        try:
+            return normalize_attr(name, value)
+        except PatternError as exc:
+            raise PatternError(f"{self.where(node)}: {exc}") from None
 
 
-def _func_name(node: ast.AST, text: str) -> str:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in _ALIASES:
-        return node.attr
-    raise PatternError(f"pattern {text!r}: {ast.unparse(node)!r} is not an op name")
+def _shorten(text: str, limit: int = 60) -> str:
+    """``text`` quoted, cut in the middle when long, so a message stays one readable line."""
+    if len(text) <= limit:
+        return repr(text)
+    return repr(text[: limit // 2]) + " ... " + repr(text[-limit // 3:])
 
 
-def _attr_value(node: ast.AST, text: str) -> Any:
-    if isinstance(node, ast.Name) and node.id.startswith("__var_"):
-        return AttrVar(node.id.removeprefix("__var_"))
-    try:
-        return ast.literal_eval(node)
-    except ValueError:
-        raise PatternError(f"pattern {text!r}: attribute {ast.unparse(node)!r} must be a literal or ?var") from None
+def _depth(root: ast.AST) -> int:
+    """How deeply the syntax tree nests, counted without recursion."""
+    deepest = 0
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest

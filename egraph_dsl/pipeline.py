@@ -11,11 +11,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .engine.decode import program_from_choices
+from .engine.decode import program_from_choices, replaced_terms
 from .engine.egraph import EGraph, Snapshot
-from .engine.limits import Limits
+from .engine.limits import Budget, Limits, StopReason
 from .engine.report import RunReport
-from .errors import EgraphDslError, ExtractionFailedError
+from .errors import ExtractionFailedError, OptionError
 from .program import Program
 from .registry import Registry, RuleSet, RulesetSpec, combine, default_registry
 from .term import Term
@@ -45,25 +45,54 @@ class Optimized:
     method: str
     timings: dict[str, float] = field(default_factory=dict)
     egraph_nodes: int = 0
+    time_limit_stage: str | None = None  # saturate / serialize / extract: the stage that used up limits.seconds
+    stop: str = ""  # why the optimization stopped where it did, in words
 
 
 def resolve_rulesets(spec: RulesetSpec | None, registry: Registry | None = None) -> RuleSet:
     if spec is None:
         spec = ["algebra", "stability", "linalg"]
     _ensure_shipped_rulesets()
-    return (registry or default_registry).resolve(spec)
+    reg = registry or default_registry
+    _check_user_rules(reg, spec)
+    return reg.resolve(spec)
+
+
+def _check_user_rules(registry: Registry, spec: RulesetSpec) -> None:
+    """Property-test, once, the rules of rulesets the library does not ship (proofs/first_use.py)."""
+    from proofs.first_use import check_first_use
+
+    check_first_use(registry.parts(spec), registry)
 
 
 def _ensure_shipped_rulesets() -> None:
     import rulesets  # noqa: F401  (registers the shipped libraries)
 
 
+COST_MODELS = ("cpu", "ops", "flops", "gpu")
+EXTRACTORS = ("greedy", "greedy-dag", "greedy-tree", "ilp", "ilp-highs", "ilp-cpsat")
+
+
 def resolve_cost_model(spec: Any) -> Any:
+    """A cost model by name (see COST_MODELS) or an object with ``node_cost``; None is ``cpu``."""
     from extract.array_cost import cost_model
 
+    if isinstance(spec, str) and spec not in COST_MODELS:
+        raise OptionError(f"unknown cost model {spec!r}; use one of {', '.join(COST_MODELS)} "
+                          "or an object with a node_cost(op, attrs, arg_shapes, arg_dtypes, out_shape, out_dtype) method")
+    if spec is not None and not isinstance(spec, str) and not callable(getattr(spec, "node_cost", None)):
+        raise OptionError(f"cost_model={spec!r} is neither a name ({', '.join(COST_MODELS)}) nor an object with a "
+                          "node_cost(op, attrs, arg_shapes, arg_dtypes, out_shape, out_dtype) method")
     if spec == "gpu":
         return GpuCost()
     return cost_model("cpu" if spec is None else spec)
+
+
+def check_extractor(method: object) -> str:
+    """``method`` if it names an extractor (see EXTRACTORS), else an OptionError listing them."""
+    if not isinstance(method, str) or method not in EXTRACTORS:
+        raise OptionError(f"unknown extractor {method!r}; use one of {', '.join(EXTRACTORS)}")
+    return method
 
 
 class GpuCost:
@@ -88,7 +117,8 @@ def program_cost(program: Program, model: Any) -> float:
 
 
 def snapshot_model(snapshot: Snapshot, roots: Sequence[str], model: Any) -> Any:
-    """The snapshot as an ``extract.EGraphModel`` priced by ``model``."""
+    """The snapshot as an ``extract.EGraphModel`` priced by ``model``, with the e-nodes that replacing
+    rules subsumed marked so (every extractor honours the mark)."""
     from extract import EGraphModel
 
     node_ids = list(snapshot.nodes)
@@ -114,7 +144,8 @@ def snapshot_model(snapshot: Snapshot, roots: Sequence[str], model: Any) -> Any:
         children.append([representative[c] for c in n.children])
     return EGraphModel.build(node_ids, [snapshot.nodes[n].op for n in node_ids],
                              [class_index[snapshot.nodes[n].eclass] for n in node_ids], costs, children,
-                             class_ids, [class_index[r] for r in roots])
+                             class_ids, [class_index[r] for r in roots],
+                             subsumed=[snapshot.nodes[n].subsumed for n in node_ids])  # replaced: never chosen
 
 
 def extract_program(snapshot: Snapshot, original: Program, root_classes: list[str], cost_model: Any,
@@ -124,12 +155,10 @@ def extract_program(snapshot: Snapshot, original: Program, root_classes: list[st
     start = time.perf_counter()
     model = snapshot_model(snapshot, root_classes, cost_model)
     try:
-        if method == "greedy":
+        if check_extractor(method) == "greedy":
             result = extract.greedy_dag(model)
-        elif method in ("ilp", "greedy-tree", "greedy-dag") or method.startswith("ilp"):
-            result = extract.extract(model, method=method, time_limit=time_limit)
         else:
-            raise EgraphDslError(f"unknown extraction method {method!r}; use 'greedy', 'greedy-tree' or 'ilp'")
+            result = extract.extract(model, method=method, time_limit=time_limit)
     except extract.ExtractionError as exc:
         raise ExtractionFailedError(f"extraction failed: {exc}") from exc
     program = program_from_choices(snapshot, result.choices, original, root_classes)
@@ -137,34 +166,105 @@ def extract_program(snapshot: Snapshot, original: Program, root_classes: list[st
                      time.perf_counter() - start)
 
 
+def keeps(snapshot: Snapshot, program: Program) -> bool:
+    """Whether ``program`` may stand in for an extraction from ``snapshot``: every one of its terms
+    is an e-node there that no replacing rule subsumed.
+
+    The "never worse than the input" fallback uses it: a rule that ``replaces`` its left side
+    (``rewrite(..., replaces=True)``, the stability rules) says the left side must not be chosen
+    however cheap it is, so a program holding a replaced form is no fallback; the extraction,
+    the cheapest program the replacing rules allow, is returned even when it costs more.
+    """
+    if not any(n.subsumed for n in snapshot.nodes.values()):
+        return True  # loaded or extracted from this e-graph (or an earlier state of it): it is all there
+    return not replaced_terms(snapshot, program.outputs)
+
+
 def root_classes(egraph: EGraph, snapshot: Snapshot, outputs: Sequence[Term]) -> list[str]:
     return [snapshot.handle_class[egraph.handle(t)] for t in outputs]
+
+
+# What the stages after saturation cost in CPU time, measured on e-graphs of 10^4 to 2*10^5 op
+# e-nodes (AC rules, and wide loaded programs with up to 5*10^5 egglog rows): serializing 12-18 us
+# per egglog row (op e-nodes, analysis facts, handles: 1.9 to 7 rows per op e-node), greedy
+# extraction with pricing 10-28 us per op e-node. Saturation keeps about 1.1x the worst of both,
+# scaled by how much slower the wall clock runs (a busy machine), so ``limits.seconds`` holds for
+# the whole optimization.
+SERIALIZE_SECONDS_PER_ROW = 20e-6
+EXTRACT_SECONDS_PER_NODE = 30e-6
+FIXED_SECONDS = 0.02  # pricing the input and the result, building the record
+ILP_SHARE = 0.25  # of limits.seconds, kept from saturation for the ILP (at most its time_limit)
+ILP_SETUP_SECONDS_PER_NODE = 40e-6  # the ILP's greedy start, pruning, bounds and model, beyond its time limit
 
 
 def optimize(program: Program, rulesets: RulesetSpec | None = None, *, limits: Limits | Mapping[str, Any] | None = None,
              cost_model: Any = None, extractor: str = "greedy", registry: Registry | None = None,
              time_limit: float = 5.0) -> Optimized:
-    """Saturate ``program`` with ``rulesets`` under ``limits`` and extract the cheapest equivalent."""
+    """Saturate ``program`` with ``rulesets`` under ``limits`` and extract the cheapest equivalent.
+
+    ``limits.seconds`` is a deadline for the whole call (load, saturate, serialize, extract):
+    saturation stops early enough to leave what serializing and extracting its e-graph will take,
+    and extraction gets what is left (an ILP extractor also keeps a quarter of the limit, and uses
+    at most ``time_limit``). If serializing leaves no time to extract, the input program is
+    returned. ``Optimized.stop`` says which stage used up the time.
+    """
     timings: dict[str, float] = {}
     lim = Limits.of(limits)  # type: ignore[arg-type]
+    # the clock starts here: resolving rulesets (imports, the first-use check of user rules) counts too
+    ilp = str(extractor).startswith("ilp")
+    budget = Budget.starting_now(lim.seconds, SERIALIZE_SECONDS_PER_ROW,
+                                 EXTRACT_SECONDS_PER_NODE + (ILP_SETUP_SECONDS_PER_NODE if ilp else 0.0),
+                                 FIXED_SECONDS + (min(time_limit, ILP_SHARE * lim.seconds) if ilp else 0.0))
     model = resolve_cost_model(cost_model)
+    check_extractor(extractor)
     ruleset = resolve_rulesets(rulesets, registry)
+    timings["resolve"] = lim.seconds - budget.remaining()
+    stage: str | None = None  # the stage that used up limits.seconds
+    stop = ""
     t0 = time.perf_counter()
     egraph = EGraph()
     egraph.load(program.outputs)
     timings["load"] = time.perf_counter() - t0
+    for name in ("resolve", "load"):  # not interruptible: they can only be reported
+        if stage is None and sum(timings.values()) >= lim.seconds:
+            stage, stop = name, f"time limit in {name}: it took {timings[name]:.2f} s of the {lim.seconds:g} s"
     t0 = time.perf_counter()
-    report = egraph.run(combine([ruleset], ruleset.name), lim)
+    report = egraph.run(combine([ruleset], ruleset.name), lim, budget=budget)
     timings["saturate"] = time.perf_counter() - t0
+    if stage is None:
+        stop = report.stop_reason.value + (f" ({report.note})" if report.note else "")
+        if report.stop_reason is StopReason.TIME_LIMIT:
+            stage, stop = "saturate", f"time limit in saturate: {report.note or 'no time left for another step'}"
     t0 = time.perf_counter()
     snapshot = egraph.snapshot()
     timings["serialize"] = time.perf_counter() - t0
-    roots = root_classes(egraph, snapshot, program.outputs)
-    extracted = extract_program(snapshot, program, roots, model, extractor, time_limit)
-    timings["extract"] = extracted.seconds
     cost_before = program_cost(program, model)
+    greedy_seconds = EXTRACT_SECONDS_PER_NODE * snapshot.n_nodes * budget.slowdown()
+    left = budget.remaining()
+    if left < 0.5 * greedy_seconds:  # (the estimate is the worst case seen, about twice the usual time)
+        # extracting now would break the deadline: keep the input program
+        why = f"{-left:.2f} s past the deadline" if left < 0 else f"{left:.2f} s left"
+        if stage is None or stage == "saturate":
+            stage, stop = "serialize", f"time limit in serialize: {why}"
+        return Optimized(program, program, (report,), cost_before, cost_before, None, False, "none", timings,
+                         snapshot.n_nodes, stage,
+                         f"{stop}; no time to extract from {snapshot.n_nodes} e-nodes, returned the input program")
+    roots = root_classes(egraph, snapshot, program.outputs)
+    method = extractor
+    ilp_setup = ILP_SETUP_SECONDS_PER_NODE * snapshot.n_nodes * budget.slowdown()
+    ilp_seconds = min(time_limit, left - greedy_seconds - ilp_setup - FIXED_SECONDS)
+    if method.startswith("ilp") and ilp_seconds < max(0.05, greedy_seconds):  # no time: the greedy DAG it starts from
+        method, stage, stop = "greedy", "extract", (f"time limit in extract: {extractor} needs more than the "
+                                                    f"{max(0.0, ilp_seconds):.2f} s left; extracted greedily")
+    extracted = extract_program(snapshot, program, roots, model, method, max(ilp_seconds, 0.01))
+    timings["extract"] = extracted.seconds
+    if stage != "extract" and method.startswith("ilp") and not extracted.optimal and ilp_seconds < time_limit:
+        stage, stop = "extract", f"time limit in extract: the ILP stopped after {ilp_seconds:.2f} s, unproven"
+    elif stage != "extract" and budget.remaining() < 0:
+        stage, stop = "extract", f"time limit in extract: {-budget.remaining():.2f} s past the deadline"
     after = extracted.program
-    if program_cost(after, model) > cost_before:  # never hand back something worse than the input
-        after = program
+    if program_cost(after, model) > cost_before and keeps(snapshot, program):
+        after = program  # never hand back something worse than the input, unless a rule replaced part of it
     return Optimized(program, after, (report,), cost_before, program_cost(after, model),
-                     extracted.lower_bound, extracted.optimal, extracted.method, timings, snapshot.n_nodes)
+                     extracted.lower_bound, extracted.optimal, extracted.method, timings, snapshot.n_nodes,
+                     stage, stop)

@@ -4,6 +4,16 @@ The same record compiles to egglog rules, hypothesis properties and z3 proof obl
 rule states its claim: ``exact`` (bit-identical in IEEE arithmetic), ``real`` (equal over the
 reals where the left side is defined; floats agree within ``rtol``), ``guarded`` (valid only
 where its ``when`` conditions hold, which the engine must establish) or ``approx`` (opt-in).
+
+A rule may also declare that its right side *replaces* its left side (``replaces=True``): the
+right side is at least as accurate everywhere and keeps NumPy's nan, infinities and signed
+zeros (what ``check-rules`` verifies for non-fast-math ``real`` and ``guarded`` claims), so the
+left side should never be chosen, however cheap the cost model finds it. The engine compiles
+this to egglog's ``subsume``: the matched left-side e-node stays in its e-class (the equality
+holds) but is neither extracted nor matched by any rule again. Use it where the left side is
+numerically fragile (``log(sigmoid(x))``), not for plain algebra, where the cheaper side should
+win. ``exact`` rules may replace too (the sides are bit-identical); ``approx`` and fast-math
+rules may not (their right side is not as accurate).
 """
 
 from __future__ import annotations
@@ -95,10 +105,12 @@ class Rule:
     rtol: float = 0.0  # for `real` claims: allowed relative difference on floats (float64)
     doc: str = ""
     tags: frozenset[str] = field(default_factory=frozenset)
+    replaces: bool = False  # the right side replaces the left (egglog subsume; see the module docstring)
 
     def __str__(self) -> str:
         guard = f" if {', '.join(map(str, self.when))}" if self.when else ""
-        return f"{self.name}: {self.lhs} => {self.rhs}{guard}  [{self.claim.value}]"
+        replaces = ", replaces" if self.replaces else ""
+        return f"{self.name}: {self.lhs} => {self.rhs}{guard}  [{self.claim.value}{replaces}]"
 
     @property
     def variables(self) -> set[str]:
@@ -110,8 +122,12 @@ PatternLike = Pattern | str | int | float
 
 def rewrite(lhs: PatternLike, rhs: PatternLike, *, name: str | None = None,
             when: Guard | str | Sequence[Guard | str] = (), claim: Claim | str = Claim.EXACT,
-            rtol: float | None = None, doc: str = "", tags: Iterable[str] = ()) -> Rule:
-    """Declare a rule; validates it now so a malformed rule never reaches the engine."""
+            rtol: float | None = None, doc: str = "", tags: Iterable[str] = (), replaces: bool = False) -> Rule:
+    """Declare a rule; validates it now so a malformed rule never reaches the engine.
+
+    ``replaces=True``: the right side replaces the left side in the e-graph (the left side is
+    never extracted nor rewritten again); see the module docstring for when that is right.
+    """
     lhs_p = parse(lhs) if isinstance(lhs, str) else as_pattern(lhs)
     rhs_p = parse(rhs) if isinstance(rhs, str) else as_pattern(rhs)
     try:
@@ -126,8 +142,10 @@ def rewrite(lhs: PatternLike, rhs: PatternLike, *, name: str | None = None,
     if claim_v is Claim.GUARDED and not any(not g.is_shape_fact for g in guards):
         raise RuleError(f"rule {rule_name!r} claims 'guarded' but has no when= condition")
     default_rtol = {Claim.EXACT: 0.0, Claim.REAL: 1e-12, Claim.GUARDED: 1e-12, Claim.APPROX: 1e-6}[claim_v]
+    if not isinstance(replaces, bool):
+        raise RuleError(f"rule {rule_name!r}: replaces= must be True or False, got {replaces!r}")
     rule = Rule(rule_name, lhs_p, rhs_p, claim_v, guards, default_rtol if rtol is None else float(rtol),
-                doc, frozenset(tags))
+                doc, frozenset(tags), replaces)
     validate(rule)
     return rule
 
@@ -167,3 +185,6 @@ def validate(rule: Rule) -> None:
     for g in rule.when:
         if g.var not in rule.lhs.variables():
             raise RuleError(f"{where}: guard {g} names ?{g.var}, which the left side does not bind")
+    if rule.replaces and (rule.claim is Claim.APPROX or "fast-math" in rule.tags):
+        raise RuleError(f"{where}: an {'approx' if rule.claim is Claim.APPROX else 'fast-math'} rule cannot replace "
+                        "its left side (its right side is not at least as accurate); drop replaces=True")

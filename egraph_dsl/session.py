@@ -28,7 +28,16 @@ from .engine.report import RunReport
 from .errors import HistoryError, ScopeError, SignatureError
 from .matching import Match, find_all
 from .pattern import Pattern
-from .pipeline import Optimized, extract_program, program_cost, resolve_cost_model, resolve_rulesets, snapshot_model
+from .pipeline import (
+    Optimized,
+    check_extractor,
+    extract_program,
+    keeps,
+    program_cost,
+    resolve_cost_model,
+    resolve_rulesets,
+    snapshot_model,
+)
 from .plan import Plan, build_plan
 from .program import Program
 from .registry import Registry, RuleSet, RulesetSpec
@@ -170,12 +179,12 @@ class Session:
         return self
 
     def _setup(self, program: Program, cost_model: Any, method: str, registry: Registry | None) -> None:
+        model = resolve_cost_model(cost_model)  # bad names fail before any work
+        self._method = check_extractor(method)
         self.program = program
         self.registry = registry
         self._egraph = EGraph()
         self._egraph.load(program.outputs)
-        model = resolve_cost_model(cost_model)
-        self._method = method
         self._current = Extraction(program, program_cost(program, model), model, "original")
         self._done: list[_Entry] = []
         self._undone: list[_Entry] = []
@@ -360,8 +369,9 @@ class Session:
         cost = program_cost(got.program, model)
         keep = self._current.program
         keep_cost = program_cost(keep, model)
-        if keep_cost < cost or got.program.outputs == keep.outputs:
-            # the program in force is in the e-graph too: never hand back a worse one (nor a copy)
+        if got.program.outputs == keep.outputs or (keep_cost < cost and keeps(snap, keep)):
+            # the program in force is in the e-graph too: never hand back a worse one (nor a copy),
+            # unless a replacing rule subsumed part of it (see pipeline.keeps)
             same = got.program.outputs == keep.outputs
             return Extraction(keep, keep_cost, model, got.method, got.lower_bound, same and got.optimal)
         return Extraction(got.program, cost, model, got.method, got.lower_bound, got.optimal)
@@ -371,6 +381,7 @@ class Session:
 
         The cost model and method stay in force for later steps.
         """
+        check_extractor(method)
         model = self._current.cost_model if cost_model is None else resolve_cost_model(cost_model)
         before = self._current
         after = self._extract(model, method, time_limit)

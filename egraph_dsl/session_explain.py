@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from . import ops
+from .engine.decode import node_key
 from .engine.egraph import Snapshot
 from .matching import apply_rule, replace, term_fact
 from .pattern import Op, Wildcard
@@ -34,12 +36,7 @@ def class_index(snapshot: Snapshot) -> dict[tuple[object, ...], str]:
 
 
 def _node_key(op: str, attrs: Iterable[tuple[str, object]], children: Sequence[str]) -> tuple[object, ...]:
-    norm = []
-    for k, v in attrs:
-        if isinstance(v, float) and v != v:
-            v = "nan"
-        norm.append((k, v))
-    return (op, tuple(norm), tuple(children))
+    return node_key(op, attrs, children)  # nan equals nan; -0.0 and 0.0 are different e-nodes
 
 
 def classes_of(snapshot: Snapshot, roots: Iterable[Term],
@@ -57,7 +54,8 @@ def classes_of(snapshot: Snapshot, roots: Iterable[Term],
 
 
 def class_facts(snapshot: Snapshot) -> dict[Fact, set[str]]:
-    """The engine's sign analysis (engine/schema.py), run to a fixpoint over the snapshot's classes."""
+    """The engine's sign analysis (engine/schema.py, rule for rule), run to a fixpoint over the
+    snapshot's classes, so a chain uses only facts the engine could know."""
     pos: set[str] = set()
     nonneg: set[str] = set()
     nonzero: set[str] = set()
@@ -71,34 +69,36 @@ def class_facts(snapshot: Snapshot) -> dict[Fact, set[str]]:
             p = nn = nz = False
             if n.op == "const":
                 v = float(dict(n.attrs)["value"])
-                p, nn, nz = v > 0, v >= 0, v != 0
-            elif n.op in ("exp", "sigmoid", "softplus"):
-                p = True
-            elif n.op in ("square", "abs", "sqrt"):
+                p, nn, nz = v > 0, v >= 0 and math.copysign(1.0, v) > 0, v != 0  # -0.0 is not NonNeg
+            elif n.op in ("exp", "sigmoid", "softplus", "square", "abs"):  # exp(-800) is 0.0
                 nn = True
-                p = (n.op == "sqrt" and c[0] in pos) or (n.op in ("abs", "square") and c[0] in nonzero)
+                p = n.op == "abs" and c[0] in nonzero
+            elif n.op == "sqrt":  # sqrt(-0.0) is -0.0
+                p, nn = c[0] in pos, c[0] in nonneg
             elif n.op == "neg":
                 nz = c[0] in nonzero
             elif n.op == "add":
                 p = (c[0] in pos and c[1] in nonneg) or (c[0] in nonneg and c[1] in pos)
                 nn = c[0] in nonneg and c[1] in nonneg
-            elif n.op == "mul":
-                p = c[0] in pos and c[1] in pos
+            elif n.op == "mul":  # 1e-200 * 1e-200 is 0.0
                 nn = c[0] in nonneg and c[1] in nonneg
-                nz = c[0] in nonzero and c[1] in nonzero
             elif n.op == "div":
-                p = c[0] in pos and c[1] in pos
-            elif n.op == "maximum":
+                nn = c[0] in nonneg and c[1] in pos
+            elif n.op == "maximum":  # max(-0.0, 0.0)
                 p = c[0] in pos or c[1] in pos
-                nn = c[0] in nonneg or c[1] in nonneg
-            elif n.op == "sum":
-                p, nn = c[0] in pos, c[0] in nonneg
-            elif n.op in ("mean", "max", "broadcast_to", "transpose", "reshape"):
+                nn = c[0] in nonneg and c[1] in nonneg
+            elif n.op == "sum":  # an empty sum is 0.0
+                nn = c[0] in nonneg
+            elif n.op in ("mean", "max"):
                 p = c[0] in pos
-            elif n.op == "astype":
-                p = c[0] in pos and dict(n.attrs)["dtype"] in ("float64", "float32")
+            elif n.op in ("broadcast_to", "transpose", "reshape"):
+                p, nn = c[0] in pos, c[0] in nonneg
+            elif n.op == "astype":  # 1e-300 becomes 0 in float32
+                dtype = dict(n.attrs)["dtype"]
+                p = c[0] in pos and dtype == "float64"
+                nn = c[0] in nonneg and dtype == "float32"
             elif n.op == "sub":
-                p = consts.get(c[0], 0.0) >= 1.0 and any(
+                nn = consts.get(c[0], 0.0) >= 1.0 and any(
                     snapshot.nodes[m].op == "sigmoid" for m in snapshot.classes.get(c[1], ()))
             nn, nz = nn or p, nz or p
             for flag, facts in ((p, pos), (nn, nonneg), (nz, nonzero)):
@@ -140,10 +140,11 @@ class Move:
     at: Term
     new: Term  # what ``at`` became
     result: Term  # the whole term after the move
+    replaces: bool = False  # the rule replaces its left side (the old form can no longer be chosen)
 
     def __str__(self) -> str:
-        return (f"{self.rule}{' (right to left)' if self.reverse else ''}: "
-                f"{short_text(self.at)}  =>  {short_text(self.new)}")
+        how = " (right to left)" if self.reverse else " (replaces)" if self.replaces else ""
+        return f"{self.rule}{how}: {short_text(self.at)}  =>  {short_text(self.new)}"
 
 
 def short_text(term: Term, limit: int = 70) -> str:
@@ -223,7 +224,7 @@ def moves(term: Term, rules: Sequence[Rule], reversed_rules: Sequence[Rule], fac
         for rule, rev in itertools.chain(((r, False) for r in rules), ((r, True) for r in reversed_rules)):
             new = apply_rule(rule, sub, facts)
             if new is not None and new is not sub:
-                out.append(Move(rule.name, rev, sub, new, replace(term, sub, new)))
+                out.append(Move(rule.name, rev, sub, new, replace(term, sub, new), rule.replaces and not rev))
     return out
 
 

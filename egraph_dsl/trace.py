@@ -161,27 +161,27 @@ class LazyArray:
     __hash__ = None  # type: ignore[assignment]
 
     # ------------------------------------------------------------------- operators
-    def __add__(self, o: Operand) -> LazyArray: return elementwise("add", self, o)
-    def __radd__(self, o: Operand) -> LazyArray: return elementwise("add", o, self)
-    def __sub__(self, o: Operand) -> LazyArray: return elementwise("sub", self, o)
-    def __rsub__(self, o: Operand) -> LazyArray: return elementwise("sub", o, self)
-    def __mul__(self, o: Operand) -> LazyArray: return elementwise("mul", self, o)
-    def __rmul__(self, o: Operand) -> LazyArray: return elementwise("mul", o, self)
-    def __truediv__(self, o: Operand) -> LazyArray: return elementwise("div", self, o)
-    def __rtruediv__(self, o: Operand) -> LazyArray: return elementwise("div", o, self)
+    def __add__(self, o: Operand) -> LazyArray: return apply_operator("add", self, o)
+    def __radd__(self, o: Operand) -> LazyArray: return apply_operator("add", o, self)
+    def __sub__(self, o: Operand) -> LazyArray: return apply_operator("sub", self, o)
+    def __rsub__(self, o: Operand) -> LazyArray: return apply_operator("sub", o, self)
+    def __mul__(self, o: Operand) -> LazyArray: return apply_operator("mul", self, o)
+    def __rmul__(self, o: Operand) -> LazyArray: return apply_operator("mul", o, self)
+    def __truediv__(self, o: Operand) -> LazyArray: return apply_operator("div", self, o)
+    def __rtruediv__(self, o: Operand) -> LazyArray: return apply_operator("div", o, self)
     def __pow__(self, o: Operand) -> LazyArray: return power(self, o, operator=True)
     def __rpow__(self, o: Operand) -> LazyArray: return power(o, self, operator=True)
     def __matmul__(self, o: Operand) -> LazyArray: return matmul(self, o)
     def __rmatmul__(self, o: Operand) -> LazyArray: return matmul(o, self)
-    def __neg__(self) -> LazyArray: return elementwise("neg", self)
-    def __pos__(self) -> LazyArray: return self
-    def __abs__(self) -> LazyArray: return elementwise("abs", self)
-    def __lt__(self, o: Operand) -> LazyArray: return elementwise("less", self, o)
-    def __le__(self, o: Operand) -> LazyArray: return elementwise("less_equal", self, o)
-    def __gt__(self, o: Operand) -> LazyArray: return elementwise("greater", self, o)
-    def __ge__(self, o: Operand) -> LazyArray: return elementwise("greater_equal", self, o)
-    def __eq__(self, o: Operand) -> LazyArray: return elementwise("equal", self, o)  # type: ignore[override]
-    def __ne__(self, o: Operand) -> LazyArray: return elementwise("not_equal", self, o)  # type: ignore[override]
+    def __neg__(self) -> LazyArray: return apply_operator("neg", self)
+    def __pos__(self) -> LazyArray: return positive(self)
+    def __abs__(self) -> LazyArray: return apply_operator("abs", self)
+    def __lt__(self, o: Operand) -> LazyArray: return apply_operator("less", self, o)
+    def __le__(self, o: Operand) -> LazyArray: return apply_operator("less_equal", self, o)
+    def __gt__(self, o: Operand) -> LazyArray: return apply_operator("greater", self, o)
+    def __ge__(self, o: Operand) -> LazyArray: return apply_operator("greater_equal", self, o)
+    def __eq__(self, o: Operand) -> LazyArray: return apply_operator("equal", self, o)  # type: ignore[override]
+    def __ne__(self, o: Operand) -> LazyArray: return apply_operator("not_equal", self, o)  # type: ignore[override]
 
     def __floordiv__(self, o: Operand) -> LazyArray:
         raise UnsupportedOperationError(f"floor division (//) is not in the op table{_where()}; use / instead")
@@ -200,7 +200,7 @@ class LazyArray:
         return reduce_("max", self, axis, keepdims, kw)
 
     def min(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> LazyArray:
-        return -reduce_("max", -self, axis, keepdims, kw)
+        return reduce_("min", self, axis, keepdims, kw)
 
     def reshape(self, *shape: Any, **kw: Any) -> LazyArray:
         return reshape(self, shape[0] if len(shape) == 1 else shape, **kw)
@@ -212,7 +212,7 @@ class LazyArray:
         return transpose(self, axes[0] if len(axes) == 1 else (axes or None))
 
     def dot(self, other: Operand) -> LazyArray:
-        return matmul(self, other)
+        return _dot(self, other)
 
     def trace(self, **kw: Any) -> LazyArray:
         return trace(self, **kw)
@@ -298,10 +298,6 @@ def default_dtype(kind: WeakKind) -> str:
     return "bool" if kind is bool else "int64" if kind is not None and issubclass(kind, int) else "float64"
 
 
-def _weak_kind_of(dtype: np.dtype[Any]) -> WeakKind:
-    return {"b": bool, "i": int, "u": int, "f": float}.get(dtype.kind)
-
-
 def _supported(dtype: np.dtype[Any], op: str, operands: Sequence[LazyArray]) -> str:
     name = dtype.name
     if name not in dtypes.SUPPORTED:
@@ -311,16 +307,53 @@ def _supported(dtype: np.dtype[Any], op: str, operands: Sequence[LazyArray]) -> 
     return name
 
 
-def resolve_dtypes(op: str, operands: Sequence[LazyArray]) -> tuple[str, WeakKind]:
+_PY_RANK: dict[Any, int] = {bool: 0, int: 1, float: 2}
+
+
+def _python_kind(kind: WeakKind) -> WeakKind:
+    return int if kind is WideInt else kind
+
+
+def python_dtypes(op: str, operands: Sequence[LazyArray]) -> tuple[str, WeakKind]:
+    """What a Python operator between Python scalars only computes in, and the Python type of
+    its result (a weak scalar again): Python's rules, not NumPy's.
+
+    ``True + True`` is the int 2, ``-True`` is -1, ``3 / 2`` is a float, ``2 ** -1`` is 0.5 and a
+    comparison is a bool; the value computes in NumPy's default dtype for that type (int64 for
+    ints, float64 for floats), and takes part in later promotion as a Python scalar would.
+    """
+    kinds = [_python_kind(o.weak_kind) for o in operands]
+    top = max(kinds, key=lambda k: _PY_RANK[k])
+    if ops.spec(op).result_dtype == "bool":  # comparisons: compare in the wider operand type
+        return default_dtype(top), bool
+    negative_exponent = (op == "pow" and operands[1].term.op == "const"
+                         and float(operands[1].term.attr["value"]) < 0)
+    if top is float or op in ("div", "sqrt") or negative_exponent:
+        return "float64", float
+    # bool arithmetic gives ints; a value derived from an int beyond int32 may still be one
+    kind: WeakKind = WideInt if any(o.weak_kind is WideInt for o in operands) else int
+    return "int64", kind
+
+
+def resolve_dtypes(op: str, operands: Sequence[LazyArray], function: bool = True) -> tuple[str, WeakKind]:
     """The dtype ``op`` computes in for these operands, as NumPy 2 resolves it, and the weak kind
-    of the result (when every operand is a weak Python scalar, the result is one too).
+    of the result.
 
     Ops that are NumPy ufuncs ask the ufunc itself (``np.add.resolve_dtypes``), so integer and
     boolean promotion, true division of ints, ``np.exp`` of ints and NumPy's refusals
-    (``-`` on booleans) are NumPy's own.
+    (``-`` on booleans) are NumPy's own. When every operand is a weak Python scalar, a Python
+    operator (``function=False``) follows Python (:func:`python_dtypes`) and gives a weak scalar,
+    while a NumPy function converts them to arrays of their default dtype and gives a strong
+    NumPy scalar (``np.exp(3.0)`` is ``np.float64``, which then promotes a float32 array).
     """
     spec = ops.spec(op)
-    probes = [_probe(o) for o in operands]
+    all_weak = bool(operands) and all(o.weak_kind is not None for o in operands)
+    if all_weak and not function:
+        return python_dtypes(op, operands)
+    if all_weak:
+        probes: list[Any] = [np.dtype(default_dtype(o.weak_kind)) for o in operands]
+    else:
+        probes = [_probe(o) for o in operands]
     if spec.ufunc is not None:
         ufunc = getattr(np, spec.ufunc)
         try:
@@ -342,8 +375,7 @@ def resolve_dtypes(op: str, operands: Sequence[LazyArray]) -> tuple[str, WeakKin
             raise ScalarOverflowError(f"{op}: a Python integer operand is out of bounds for {name}{_where()} "
                                       "(NumPy raises OverflowError too)")
         name = "int64"  # NumPy compares out-of-range Python ints exactly; every weak int fits int64
-    weak = _weak_kind_of(computed) if all(o.weak_kind is not None for o in operands) else None
-    return name, weak
+    return name, None
 
 
 def _ints_fit(operands: Sequence[LazyArray], dtype: np.dtype[Any]) -> bool:
@@ -380,12 +412,16 @@ def _out_shape(operands: Sequence[LazyArray], op: str) -> tuple[int, ...] | None
         ) from None
 
 
-def elementwise(op: str, *operands: Operand) -> LazyArray:
-    """Apply an elementwise op with NumPy's broadcasting and promotion made explicit."""
+def elementwise(op: str, *operands: Operand, function: bool = True) -> LazyArray:
+    """Apply an elementwise op with NumPy's broadcasting and promotion made explicit.
+
+    ``function`` tells a NumPy function (``np.add(a, b)``) from a Python operator (``a + b``):
+    they differ only when every operand is a Python scalar (see :func:`resolve_dtypes`).
+    """
     lazy = [lift(o) for o in operands]
     is_where = op == "where"
     values = lazy[1:] if is_where else lazy
-    dtype, weak = resolve_dtypes(op, values)
+    dtype, weak = resolve_dtypes(op, values, function)
     if is_where:
         weak = None  # np.where returns an array
     shape = _out_shape(lazy, op)
@@ -403,7 +439,24 @@ def elementwise(op: str, *operands: Operand) -> LazyArray:
         raise ShapeError(f"{exc}{_where()}") from None
     if result.weak and all(t.op == "const" for t in terms):
         result = fold_constant(result)
+        if weak is not None and issubclass(weak, int) and result.op == "const":
+            _int_constant(int(result.attr["value"]), "result")  # as exact as an integer constant
     return LazyArray(result, weak_kind=weak)
+
+
+def apply_operator(op: str, *operands: Operand) -> LazyArray:
+    """A Python operator (``+``, ``<``, unary ``-``, ...): Python's rules between Python scalars."""
+    return elementwise(op, *operands, function=False)
+
+
+def positive(x: Operand) -> LazyArray:
+    """Unary ``+``: a copy in NumPy (refused for bool arrays), an int for a Python bool."""
+    lx = lift(x)
+    if lx.weak_kind is bool:
+        return LazyArray(_cast(lx, "int64"), weak_kind=int)
+    if lx.weak_kind is None and lx.term.dtype == "bool":
+        raise DTypeError(f"np.positive: unary + of a bool array is not supported by NumPy{_where()}")
+    return lx
 
 
 def fold_constant(t: Term) -> Term:
@@ -422,23 +475,24 @@ def power(base: Operand, exponent: Operand, operator: bool = False) -> LazyArray
     promotes it to int64 first; ``operator`` tells the two apart.
     """
     lb, le = lift(base), lift(exponent)
-    if operator and lb.term.dtype == "bool" and le.weak_kind is int and le.term.op == "const" \
+    if operator and lb.weak_kind is None and lb.term.dtype == "bool" and le.weak_kind is int and le.term.op == "const" \
             and le.term.attr["value"] == 2:
         return elementwise("square", lb)
-    dtype, _weak = resolve_dtypes("pow", [lb, le])
+    function = not operator
+    dtype, weak = resolve_dtypes("pow", [lb, le], function)
     if le.term.op == "const" and not lb.term.weak:
         value = float(le.term.attr["value"])
         if not dtypes.is_float(dtype) and value < 0:
             raise IntegerPowerError(f"Integers to negative integer powers are not allowed{_where()} "
                                     "(as in NumPy); use a float base, e.g. x.astype(np.float64) ** -1")
-        cast = LazyArray(_cast(lb, dtype))
+        cast = LazyArray(_cast(lb, dtype), weak_kind=weak)  # weak only for Python scalars ** a constant
         if value == 2:
-            return elementwise("square", cast)
+            return elementwise("square", cast, function=function)
         if value == 1:
             return cast
         if value == 0.5 and dtypes.is_float(dtype):
-            return elementwise("sqrt", cast)
-    return elementwise("pow", lb, le)
+            return elementwise("sqrt", cast, function=function)
+    return elementwise("pow", lb, le, function=function)
 
 
 def reduce_(op: str, x: Operand, axis: Any = None, keepdims: bool = False, extra: dict[str, Any] | None = None) -> LazyArray:
@@ -448,8 +502,10 @@ def reduce_(op: str, x: Operand, axis: Any = None, keepdims: bool = False, extra
     lx = lift(x)
     if lx.term.weak:
         raise TraceError(f"{op} of a Python scalar{_where()}; reduce an array instead")
+    if lx.ndim == 0 and op != "mean" and isinstance(axis, (int, np.integer)) and int(axis) in (0, -1):
+        axis = None  # NumPy's reductions (not np.mean) accept axis 0 or -1 on a 0-d array
     axes = ops.normalize_axis(axis, lx.ndim, op)
-    if op in ("max", "logsumexp") and any(n == 0 for i, n in enumerate(lx.shape) if axes is None or i in axes):
+    if op in ("max", "min", "logsumexp") and any(n == 0 for i, n in enumerate(lx.shape) if axes is None or i in axes):
         raise ShapeError(f"{op}: zero-size reduction over shape {lx.shape} has no identity{_where()}")
     t = lx.term
     if op in ("sum", "mean") and t.dtype in ("bool", "int32"):
@@ -547,7 +603,7 @@ def clip(x: Operand, lo: Operand = None, hi: Operand = None, **kw: Any) -> LazyA
         out = elementwise("maximum", out, lo)
     if hi is not None:
         out = elementwise("minimum", out, hi)
-    return out
+    return _strong(out)  # np.clip(3, None, None) is a NumPy scalar too
 
 
 def _eager_float(x: Any) -> np.ndarray[Any, Any]:
@@ -589,7 +645,7 @@ _UFUNCS: dict[str, str] = {
     "less": "less", "less_equal": "less_equal", "greater": "greater", "greater_equal": "greater_equal",
     "equal": "equal", "not_equal": "not_equal", "expit": "sigmoid",
 }
-_REDUCING_UFUNCS = {"add": "sum", "maximum": "max", "logaddexp": "logsumexp"}
+_REDUCING_UFUNCS = {"add": "sum", "maximum": "max", "minimum": "min", "logaddexp": "logsumexp"}
 
 
 def _array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -599,7 +655,8 @@ def _array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: 
                                         f"pure functions{_where()}: drop out=")
     extra = {k: v for k, v in kwargs.items() if k not in ("out",) and v is not None}
     if method == "reduce" and name in _REDUCING_UFUNCS and not set(extra) - {"axis", "keepdims"}:
-        return reduce_(_REDUCING_UFUNCS[name], inputs[0], extra.get("axis", 0), extra.get("keepdims", False))
+        # ufunc.reduce reduces axis 0 by default, and every axis for an explicit axis=None
+        return reduce_(_REDUCING_UFUNCS[name], inputs[0], kwargs.get("axis", 0), extra.get("keepdims", False))
     if method != "__call__":
         raise UnsupportedOperationError(f"np.{name}.{method} is not supported{_where()}")
     if extra:
@@ -626,8 +683,11 @@ def _reduction(op: str) -> Callable[..., LazyArray]:
     return handler
 
 
-def _min(a: Operand, axis: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> LazyArray:
-    return -reduce_("max", -lift(a), axis, keepdims, {"out": out, **kw})
+def _extremum(op: str) -> Callable[..., LazyArray]:
+    """np.max / np.min: (a, axis, out, keepdims), no dtype argument."""
+    def handler(a: Operand, axis: Any = None, out: Any = None, keepdims: bool = False, **kw: Any) -> LazyArray:
+        return reduce_(op, a, axis, keepdims, {"out": out, **kw})
+    return handler
 
 
 def _where_fn(cond: Operand, x: Operand = None, y: Operand = None) -> LazyArray:
@@ -636,13 +696,55 @@ def _where_fn(cond: Operand, x: Operand = None, y: Operand = None) -> LazyArray:
     return elementwise("where", cond, x, y)
 
 
+def _strong(x: LazyArray) -> LazyArray:
+    """A Python scalar as np.asarray makes it: a 0-d array of NumPy's default dtype for its type."""
+    if x.weak_kind is None:
+        return x
+    if x.term.weak:
+        return LazyArray(make("broadcast_to", [make("astype", [x.term], dtype=default_dtype(x.weak_kind))], shape=()))
+    return LazyArray(x.term)  # an argument, or a value computed from them: already of that dtype
+
+
 def _dot(a: Operand, b: Operand, out: Any = None) -> LazyArray:
+    """np.dot. With a 0-d operand it multiplies, exactly as NumPy does (see :func:`_scalar_dot`)."""
+    if out is not None:
+        raise UnsupportedOperationError(f"np.dot(..., out=...) writes into an array{_where()}: drop out=")
     la, lb = lift(a), lift(b)
-    if la.term.weak or lb.term.weak or la.ndim == 0 or lb.ndim == 0:
-        return elementwise("mul", la, lb)
+    if la.ndim == 0 or lb.ndim == 0:
+        return _scalar_dot(_strong(la), _strong(lb))
     if la.ndim > 2 or lb.ndim > 2:
         raise UnsupportedOperationError(f"np.dot of arrays with more than 2 dimensions; use np.matmul{_where()}")
     return matmul(la, lb)
+
+
+def _scalar_dot(la: LazyArray, lb: LazyArray) -> LazyArray:
+    """np.dot with a 0-d operand: Python scalars are strong here (np.dot converts its operands to
+    arrays first), and the product is computed as NumPy computes it.
+
+    For float dtypes with the other operand of 1 or 2 dimensions and more than one element,
+    NumPy calls BLAS ``axpy`` into a zeroed result: ``0.0 + s * x``, so ``-0.0`` becomes
+    ``+0.0``, and when ``s == 0`` axpy returns at once, leaving ``+0.0`` everywhere (even where
+    ``x`` is nan or inf). Otherwise (integers, bools, a single element, 0-d or more than 2-D) it
+    is the plain product ``s * x``.
+    """
+    product = elementwise("mul", la, lb)
+    scalar, other = (la, lb) if la.ndim == 0 else (lb, la)
+    if not dtypes.is_float(product.term.dtype) or not 1 <= other.ndim <= 2 or other.size <= 1:
+        return product
+    dtype = str(product.term.dtype)
+    zeros = LazyArray(make("broadcast_to", [make("astype", [const(0.0)], dtype=dtype)], shape=product.shape))
+    summed = elementwise("add", product, 0.0)
+    value = _constant_value(scalar.term)
+    if value is not None:
+        return zeros if value == 0 else summed
+    return elementwise("where", elementwise("equal", scalar, 0.0), zeros, summed)
+
+
+def _constant_value(t: Term) -> float | None:
+    """The value of a constant (bare, cast or broadcast), or None if it is computed at run time."""
+    while t.op in ("astype", "broadcast_to"):
+        t = t.args[0]
+    return float(t.attr["value"]) if t.op == "const" else None
 
 
 def _full_like(a: Operand, fill_value: Any, dtype: Any = None, **kw: Any) -> LazyArray:
@@ -652,8 +754,8 @@ def _full_like(a: Operand, fill_value: Any, dtype: Any = None, **kw: Any) -> Laz
 
 
 _FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
-    np.sum: _reduction("sum"), np.mean: _reduction("mean"), np.max: _reduction("max"),
-    np.amax: _reduction("max"), np.min: _min, np.amin: _min,
+    np.sum: _reduction("sum"), np.mean: _reduction("mean"), np.max: _extremum("max"),
+    np.amax: _extremum("max"), np.min: _extremum("min"), np.amin: _extremum("min"),
     np.where: _where_fn, np.dot: _dot, np.matmul: matmul, np.transpose: transpose,
     np.reshape: reshape, np.broadcast_to: broadcast_to, np.trace: trace, np.diagonal: diagonal,
     np.clip: clip, np.zeros_like: lambda a, dtype=None, **kw: _full_like(a, 0.0, dtype),

@@ -407,18 +407,32 @@ def load_function(target: str) -> Any:
     spec = importlib.util.spec_from_file_location(f"egraph_dsl_show_{file.stem}", file)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)  # runs the user's file: --help says so
+    except Exception as exc:
+        line = None if isinstance(exc, SyntaxError) else _line_in(exc, file)  # a SyntaxError names its line
+        raise ValueError(f"{path}: running it raised {type(exc).__name__}: {exc}"
+                         f"{f' (line {line})' if line else ''}") from None
     fn = getattr(module, name, None)
     if not callable(fn):
         raise ValueError(f"{path} has no function {name!r}")
     return fn
 
 
+def _line_in(exc: BaseException, file: Path) -> int | None:
+    """The last line of ``file`` in the traceback of ``exc``."""
+    import traceback
+
+    lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve() == file.resolve()]
+    return lines[-1] if lines else None
+
+
 def show_main(argv: Sequence[str] | None = None) -> int:
     """``egraph-dsl show FILE.py:function [--svg out.svg] [--dot out.dot] [--egraph] [--shapes x=3x4,...]``."""
     ap = argparse.ArgumentParser(prog="egraph-dsl show", description="Trace a NumPy function, optimize it and "
-                                 "draw the program (or the e-graph).")
-    ap.add_argument("target", help="FILE.py:function")
+                                 "draw the program (or the e-graph). Note: FILE.py is imported, that is, run as "
+                                 "Python code: only use files you trust.")
+    ap.add_argument("target", help="FILE.py:function (FILE.py is run as Python code)")
     ap.add_argument("--svg", help="write an SVG picture here")
     ap.add_argument("--dot", help="write Graphviz DOT text here")
     ap.add_argument("--egraph", action="store_true", help="draw the e-graph instead of the program")

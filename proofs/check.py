@@ -3,10 +3,15 @@
 ``check_rules(["algebra", my_ruleset], profile="ci")`` returns a :class:`Report` with, per
 rule, ``passed``, ``counterexample`` (shrunk by hypothesis, printed exactly), ``untested``
 (no drawn point was in scope) or ``error``.
+
+Rules are judged by the default rulesets' IEEE-faithful floating-point policy
+(``compare.compare_faithful``) unless the rule or its ruleset is tagged ``fast-math``
+(``compare.compare_real``: equal over the reals, close in floats, finite inputs only).
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -14,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from hypothesis import given
 
 from backends.numpy_backend import compile_plan
 from egraph_dsl import term
@@ -24,11 +28,11 @@ from egraph_dsl.registry import Registry, RuleSet, default_registry
 from egraph_dsl.rules import Claim, Rule
 from egraph_dsl.term import Term
 
-from .cases import Case, cases
-from .compare import bits_equal, compare_real, same_type
-from .instantiate import IllTypedError, Template, attr_env, build, inputs_for, templates
+from .cases import Case, cases, random_cases, sweep_cases
+from .compare import bits_equal, compare_faithful, compare_real, first_difference, same_type
+from .instantiate import IllTypedError, Template, attr_env, build, elementwise, inputs_for, templates
 from .profiles import settings_for
-from .semantics import MpMath
+from .semantics import WIDE_EXP_LIMIT, MpMath
 
 
 class CounterexampleError(AssertionError):
@@ -83,7 +87,8 @@ class RuleResult:
         return self.status in ("passed", "untested")
 
     def text(self) -> str:
-        head = f"{self.ruleset}/{self.rule.name} [{self.rule.claim.value}]: {self.status} " \
+        replaces = ", replaces" if self.rule.replaces else ""
+        head = f"{self.ruleset}/{self.rule.name} [{self.rule.claim.value}{replaces}]: {self.status} " \
                f"({self.checked}/{self.examples} points checked, {self.seconds:.2f}s)"
         if self.finding is not None:
             return f"{head}\n  rule {self.rule.lhs} => {self.rule.rhs}\n{self.finding.text()}"
@@ -178,10 +183,24 @@ def _executable(inputs: tuple[Term, ...], out: Term) -> Callable[..., Any]:
     return compile_plan(build_plan(Program(inputs, (out,), name="side")))
 
 
+FAST_MATH = "fast-math"
+REPLACES_FAST_MATH = ("a rule that replaces its left side (replaces=True) claims to be at least as accurate, which "
+                      "only the default policy checks; it cannot be in a fast-math ruleset")
+
+
+def is_fast_math(rule: Rule, ruleset_tags: Iterable[str] = ()) -> bool:
+    """Whether ``rule`` is judged by the fast-math policy: it or its ruleset is tagged ``fast-math``."""
+    return FAST_MATH in rule.tags or FAST_MATH in set(ruleset_tags)
+
+
 def check_case(rule: Rule, case: Case, evaluator: Evaluator | None = None,
-               m: MpMath | None = None) -> tuple[bool, Finding | None]:
-    """Check ``rule`` at one point: (whether the point was in scope, the finding if they disagree)."""
+               m: MpMath | None = None, *, fast_math: bool | None = None) -> tuple[bool, Finding | None]:
+    """Check ``rule`` at one point: (whether the point was in scope, the finding if they disagree).
+
+    ``fast_math`` picks the policy (default: the rule's own ``fast-math`` tag).
+    """
     evaluator = evaluator or Evaluator(rule)
+    fast = is_fast_math(rule) if fast_math is None else fast_math
     try:
         lhs, rhs, why, run_lhs, run_rhs, names = evaluator.sides(case.template)
     except IllTypedError:
@@ -190,29 +209,55 @@ def check_case(rule: Rule, case: Case, evaluator: Evaluator | None = None,
     shape, dtype = side_type(lhs, case.template)
     extra = {"__true": np.ones(shape, bool), "__fill": np.zeros(shape, dtype)}
     values = [args[n] if n in args else extra[n] for n in names]
-    lhs_out = np.asarray(run_lhs(*values))
+    with np.errstate(all="ignore"):
+        lhs_out = np.asarray(run_lhs(*values))
     if rhs is None or run_rhs is None:
         return True, Finding(case, f"the right side does not type-check: {why}", lhs_out, None)
     mismatch = same_type(lhs, rhs)
-    rhs_out = np.asarray(run_rhs(*values))
+    with np.errstate(all="ignore"):
+        rhs_out = np.asarray(run_rhs(*values))
     if mismatch:
         return True, Finding(case, mismatch, lhs_out, rhs_out)
     if rule.claim is Claim.EXACT:
         failure = bits_equal(lhs_out, rhs_out)
-        return True, (Finding(case, f"not bit-identical {failure}", lhs_out, rhs_out) if failure else None)
-    verdict = compare_real(rule, lhs, rhs, args, lhs_out, rhs_out, m)
+        if failure is None:
+            return True, None
+        index = first_difference(lhs_out, rhs_out) if lhs_out.shape == rhs_out.shape else None
+        return True, _finding(rule, case, f"not bit-identical {failure}", lhs_out, rhs_out, index)
+    compare = compare_real if fast or rule.claim is Claim.APPROX else compare_faithful
+    with np.errstate(all="ignore"):
+        verdict = compare(rule, lhs, rhs, args, lhs_out, rhs_out, m)
     if verdict.failure:
-        return True, Finding(case, verdict.failure, lhs_out, rhs_out)
+        return True, _finding(rule, case, verdict.failure, lhs_out, rhs_out, verdict.index)
     return verdict.checked, None
+
+
+def _finding(rule: Rule, case: Case, message: str, lhs_out: np.ndarray, rhs_out: np.ndarray,
+             index: tuple[int, ...] | None) -> Finding:
+    """The finding; for an elementwise rule failing at one element, the case of just that element."""
+    if index is None or not elementwise(rule) or lhs_out.ndim == 0:
+        return Finding(case, message, lhs_out, rhs_out)
+    one = Case.of({k: v[index] if v.shape == lhs_out.shape else v for k, v in case.arrays}, dict(case.template.attrs))
+    message = message.replace(f"at index {index}", "at index ()")
+    return Finding(one, message, np.asarray(lhs_out[index]), np.asarray(np.broadcast_to(rhs_out, lhs_out.shape)[index]))
 
 
 # ------------------------------------------------------------------------- the driver
 
 
-def check_rule(rule: Rule, profile: str = "ci", ruleset: str = "") -> RuleResult:
-    """Property-test one rule under ``profile``; never raises for a bad rule, reports it."""
+def check_rule(rule: Rule, profile: str = "ci", ruleset: str = "", *, fast_math: bool | None = None) -> RuleResult:
+    """Property-test one rule under ``profile``; never raises for a bad rule, reports it.
+
+    ``fast_math`` picks the policy (default: the rule's own ``fast-math`` tag).
+    """
+    from hypothesis import example, given
+
+    fast = is_fast_math(rule) if fast_math is None else fast_math
     start = time.perf_counter()
     result = RuleResult(rule, ruleset, "passed")
+    if rule.replaces and fast:  # replacing claims "at least as accurate": only the default policy checks that
+        result.status, result.error = "error", REPLACES_FAST_MATH
+        return result
     try:
         temps = templates(rule)
     except Exception as exc:  # a rule the instantiator cannot handle is reported, not raised
@@ -222,18 +267,21 @@ def check_rule(rule: Rule, profile: str = "ci", ruleset: str = "") -> RuleResult
         result.status, result.error = "untested", "no well-typed instantiation of the left side was found"
         result.seconds = time.perf_counter() - start
         return result
-    evaluator, m = Evaluator(rule), MpMath()
+    evaluator, m = Evaluator(rule), (MpMath() if fast else MpMath(exp_limit=WIDE_EXP_LIMIT))
     last: list[Finding] = []
 
-    @settings_for(profile)
-    @given(cases(rule, temps))
-    def prop(case: Case) -> None:
+    def check(case: Case) -> None:
         result.examples += 1
-        checked, finding = check_case(rule, case, evaluator, m)
+        checked, finding = check_case(rule, case, evaluator, m, fast_math=fast)
         result.checked += int(checked)
         if finding is not None:
             last[:] = [finding]
             raise CounterexampleError(finding.message)
+
+    prop = given(cases(rule, temps, fast))(check)
+    for case in sweep_cases(rule, temps, fast):  # every edge value, before the random draws
+        prop = example(case)(prop)
+    prop = settings_for(profile)(prop)
 
     try:
         prop()
@@ -245,6 +293,54 @@ def check_rule(rule: Rule, profile: str = "ci", ruleset: str = "") -> RuleResult
     else:
         if result.checked == 0:
             result.status, result.error = "untested", "no drawn point was in the rule's scope"
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+QUICK_COMBINATIONS = 24  # edge-value combinations per dtype in the quick check of a multi-variable rule
+QUICK_PRECISION = 512  # bits: exact enough for float64 judgments (two exact sides must agree to 2^-156)
+
+
+def quick_check(rule: Rule, *, fast_math: bool = False, ruleset: str = "", random_points: int = 32) -> RuleResult:
+    """Check ``rule`` on a few dozen fixed points, without hypothesis (what first use runs).
+
+    Elementwise rules: every edge value (combinations of them for several variables) plus
+    ``random_points`` reproducible random arrays; other rules: the random arrays. Stops at the
+    first counterexample (not shrunk).
+    """
+    start = time.perf_counter()
+    result = RuleResult(rule, ruleset, "passed")
+    if rule.replaces and fast_math:
+        result.status, result.error = "error", REPLACES_FAST_MATH
+        return result
+    try:
+        temps = templates(rule)
+    except Exception as exc:  # a rule the instantiator cannot handle is reported, not raised
+        result.status, result.error = "error", f"cannot instantiate: {exc!r}"
+        return result
+    if not temps:
+        result.status, result.error = "untested", "no well-typed instantiation of the left side was found"
+        return result
+    evaluator = Evaluator(rule)
+    m = MpMath() if fast_math else MpMath(exp_limit=WIDE_EXP_LIMIT)
+    seed = int.from_bytes(hashlib.sha256(rule.name.encode()).digest()[:4], "little")
+    points = (sweep_cases(rule, temps, fast_math, QUICK_COMBINATIONS, aliased=8)
+              + random_cases(rule, temps, random_points, fast_math, seed))
+    for case in points:
+        result.examples += 1
+        try:
+            checked, finding = check_case(rule, case, evaluator, m, fast_math=fast_math)
+        except Exception as exc:  # report, do not crash the caller
+            result.status = "error"
+            result.error = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[0]
+            break
+        result.checked += int(checked)
+        if finding is not None:
+            result.status, result.finding = "counterexample", finding
+            break
+    else:
+        if result.checked == 0:
+            result.status, result.error = "untested", "no point was in the rule's scope"
     result.seconds = time.perf_counter() - start
     return result
 
@@ -267,7 +363,7 @@ def check_rules(rulesets: RulesetLike | Sequence[RulesetLike] | None = None, pro
     report = Report(profile=profile)
     for rs in resolve(rulesets, registry):
         for rule in rs.rules:
-            r = check_rule(rule, profile, rs.name)
+            r = check_rule(rule, profile, rs.name, fast_math=is_fast_math(rule, rs.tags))
             report.results.append(r)
             if on_result:
                 on_result(r)

@@ -149,7 +149,7 @@ def _check_attrs(op: str, args: list[Term], values: Mapping[str, Any]) -> None:
         target = tuple(values["shape"])
         if len(target) < ndim or any(s not in (1, t) for s, t in zip(shape[::-1], target[::-1], strict=False)):
             raise IllTypedError(f"broadcast_to: {shape} does not broadcast to {target}")
-    if op in ("max", "logsumexp") and 0 in shape:
+    if op in ("max", "min", "logsumexp") and 0 in shape:
         raise IllTypedError(f"{op}: empty reduction")
 
 
@@ -157,6 +157,11 @@ def _uses_structure(rule: Rule) -> bool:
     """Does either side use an op that is not elementwise (so shapes matter)?"""
     return any(isinstance(n, Op) and ops.spec(n.op).kind is not ops.Kind.ELEMENTWISE
                for side in (rule.lhs, rule.rhs) for n in side.walk())
+
+
+def elementwise(rule: Rule) -> bool:
+    """Are both sides elementwise (so every variable shares one shape and elements are independent)?"""
+    return not _uses_structure(rule)
 
 
 def _shape_pool(max_ndim: int) -> list[tuple[int, ...]]:

@@ -2,7 +2,8 @@
 
 ``MpMath`` is the math namespace the op table's ``real`` functions run on; it raises
 :class:`UndefinedError` outside an op's domain (log of a non-positive number, division by zero …)
-and :class:`OutOfRangeError` where a value is too large to evaluate (exp of 10^5 and beyond).
+and :class:`OutOfRangeError` where a value is too large to evaluate (exp beyond ``exp_limit``:
+10^5 by default, any float for the IEEE-faithful check).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from egraph_dsl.term import Term, postorder
 
 PRECISION_BITS = 2200  # adds any two float64 values exactly (2^1024 .. 2^-1074)
 EXP_LIMIT = 10**5
+WIDE_EXP_LIMIT = 2**1100  # past every float: exp of any float64 (an int, larger than any float)
 
 
 class UndefinedError(ArithmeticError):
@@ -33,9 +35,12 @@ class OutOfRangeError(ArithmeticError):
 class MpMath:
     """Math namespace over mpmath numbers at :data:`PRECISION_BITS`."""
 
-    def __init__(self, prec: int = PRECISION_BITS) -> None:
+    def __init__(self, prec: int = PRECISION_BITS, exp_limit: float | int = EXP_LIMIT) -> None:
         self.ctx = mpmath.MPContext()
         self.ctx.prec = prec
+        self.exp_limit = exp_limit
+        self.agreement = self.ctx.mpf(2) ** -(prec // 2 - 100)  # two exact sides agree this closely (2^-1000)
+        self._big_exps: dict[Any, Any] = {}  # exp of huge arguments costs milliseconds; edge values repeat
 
     def const(self, v: Any) -> Any:
         if isinstance(v, Fraction):
@@ -49,7 +54,7 @@ class MpMath:
 
     def pow(self, a: Any, b: Any) -> Any:
         if a > 0:
-            if abs(b * self.ctx.log(a)) > EXP_LIMIT:
+            if abs(b * self.ctx.log(a)) > self.exp_limit:
                 raise OutOfRangeError("power too large")
             return self.ctx.power(a, b)
         if a == 0:
@@ -69,9 +74,15 @@ class MpMath:
         return a if a < b else b
 
     def exp(self, a: Any) -> Any:
-        if abs(a) > EXP_LIMIT:
+        if abs(a) > self.exp_limit:
             raise OutOfRangeError("exp argument too large")
-        return self.ctx.exp(a)
+        if abs(a) < 10**4:
+            return self.ctx.exp(a)
+        if a not in self._big_exps:
+            if len(self._big_exps) > 4096:
+                self._big_exps.clear()
+            self._big_exps[a] = self.ctx.exp(a)
+        return self._big_exps[a]
 
     def log(self, a: Any) -> Any:
         if a <= 0:
@@ -94,6 +105,44 @@ class MpMath:
 
     def select(self, c: Any, a: Any, b: Any) -> Any:
         return a if c else b
+
+
+class ExtendedMpMath(MpMath):
+    """:class:`MpMath` over the extended reals: exp(±inf), log(0) = -inf and log(inf) = inf.
+
+    What is not determinate there comes out as mpmath's nan instead of raising, element by
+    element: indeterminate forms (inf - inf, 0 * inf, inf / inf), division by zero (the sign of
+    the infinity is unknown), values outside an op's domain, arguments too large to evaluate.
+    """
+
+    def __init__(self, prec: int = PRECISION_BITS, exp_limit: float | int = WIDE_EXP_LIMIT) -> None:
+        super().__init__(prec, exp_limit)
+
+    def exp(self, a: Any) -> Any:
+        if self.ctx.isinf(a):
+            return self.ctx.inf if a > 0 else self.ctx.zero
+        if self.ctx.isnan(a) or abs(a) > self.exp_limit:
+            return self.ctx.nan
+        return super().exp(a)
+
+    def log(self, a: Any) -> Any:
+        if a == 0:
+            return -self.ctx.inf
+        return self.ctx.nan if self.ctx.isnan(a) or a < 0 else super().log(a)
+
+    def div(self, a: Any, b: Any) -> Any:
+        if self.ctx.isinf(b) and not self.ctx.isinf(a):
+            return self.ctx.zero
+        return self.ctx.nan if b == 0 else super().div(a, b)
+
+    def sqrt(self, a: Any) -> Any:
+        return self.ctx.nan if self.ctx.isnan(a) or a < 0 else super().sqrt(a)
+
+    def pow(self, a: Any, b: Any) -> Any:
+        try:
+            return super().pow(a, b)
+        except ArithmeticError:
+            return self.ctx.nan
 
 
 ADDITIVE = frozenset({"add", "sub", "sum", "mean", "matmul", "trace", "logaddexp", "expm1", "log1p"})

@@ -1,19 +1,23 @@
 """The shipped rule libraries, registered on import with the same public API users call.
 
-``algebra`` (identities, cancellation, distribution), ``reassociate`` (commutativity,
-associativity, factoring: opt-in, tagged ``expensive``), ``stability``
-(stable sigmoid / softplus / logsumexp / softmax forms) and ``linalg`` (matrix chains,
-transposes, traces, dot products).
+``algebra`` (IEEE-exact identities, exp/log laws), ``stability`` (stable sigmoid / softplus /
+logsumexp / softmax forms) and ``linalg`` (transposes, traces, dot products) are the default
+selection and keep NumPy's nan, infinities and signed zeros. ``fast-math`` (cancellation,
+distribution, log laws, matrix-chain reassociation: equal over the reals, not in IEEE floats)
+and ``reassociate`` (commutativity, associativity, factoring, tagged ``expensive``) are opt-in.
 """
 
 from egraph_dsl.registry import default_registry
 
 from .algebra import algebra, reassociate
+from .fast_math import fast_math
 from .linalg import linalg
 from .stability import stability
 
-for _ruleset in (algebra, reassociate, stability, linalg):
+SHIPPED = (algebra, reassociate, stability, linalg, fast_math)
+
+for _ruleset in SHIPPED:
     if _ruleset.name not in default_registry:
         default_registry.register(_ruleset)
 
-__all__ = ["algebra", "linalg", "reassociate", "stability"]
+__all__ = ["SHIPPED", "algebra", "fast_math", "linalg", "reassociate", "stability"]

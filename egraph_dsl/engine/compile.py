@@ -2,7 +2,10 @@
 
 A rule's left side becomes a query, its guards become sign-analysis atoms, and its right side
 becomes a ``union`` with the matched class. When the rule is applied in a scope, the query
-also asks ``(InScope root)`` and the new nodes of the right side join the scope.
+also asks ``(InScope root)`` and the new nodes of the right side join the scope. A rule that
+``replaces`` its left side also ``subsume``s the matched root e-node: its children are bound to
+query variables so the action can name exactly that e-node (it stays in its class, but is
+neither extracted nor matched again).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 from .. import ops
 from ..pattern import Const, Op, Pattern, Var, Wildcard, shape_anchor
 from ..rules import Rule
-from .encode import encode_attr, f64, string
+from .encode import const_expr, encode_attr, string
 from .schema import FACT_RELATION, NDIM_FACT
 
 
@@ -29,17 +32,29 @@ def var_name(name: str) -> str:
     return f"v_{name}"
 
 
-def query_expr(p: Pattern, names: _Names) -> str:
-    """An egglog pattern expression for ``p`` (variables are shared by name)."""
+def query_expr(p: Pattern, names: _Names, bound: list[str] | None = None) -> str:
+    """An egglog pattern expression for ``p`` (variables are shared by name).
+
+    With ``bound`` (a list of atoms to extend), ``p``'s direct arguments that are not variables
+    are bound to fresh variables by atoms of their own, so the expression names one e-node by
+    variables only (what ``subsume`` needs).
+    """
     if isinstance(p, Var):
         return var_name(p.name)
     if isinstance(p, Wildcard):
         return names.fresh("w")
     if isinstance(p, Const):
-        return f"(Const {f64(p.value)})"
+        return const_expr(p.value)
     assert isinstance(p, Op)
     spec = ops.spec(p.op)
-    parts = [query_expr(a, names) for a in p.args]
+    parts = []
+    for arg in p.args:
+        expr = query_expr(arg, names)
+        if bound is not None and not isinstance(arg, (Var, Wildcard)):
+            kid = names.fresh("k")
+            bound.append(f"(= {kid} {expr})")
+            expr = kid
+        parts.append(expr)
     for a in spec.attrs:
         value = p.attrs.get(a, _MISSING)
         if value is _MISSING:
@@ -59,7 +74,7 @@ def action_expr(p: Pattern, lets: list[str], names: _Names, scope: str | None) -
     if isinstance(p, Var):
         return var_name(p.name)
     if isinstance(p, Const):
-        return f"(Const {f64(p.value)})"
+        return const_expr(p.value)
     assert isinstance(p, Op)
     spec = ops.spec(p.op)
     parts = [action_expr(a, lets, names, scope) for a in p.args]
@@ -79,7 +94,9 @@ def compile_rule(rule: Rule, ruleset: str, rule_id: str, scope: str | None = Non
     """The egglog ``rule`` command for one rule record."""
     names = _Names(itertools.count())
     root = "root"
-    atoms = [f"(= {root} {query_expr(rule.lhs, names)})"]
+    inner: list[str] = []
+    matched = query_expr(rule.lhs, names, inner if rule.replaces else None)
+    atoms = [f"(= {root} {matched})", *inner]
     if scope is not None:
         atoms.append(f"({scope} {root})")
     for g in rule.when:
@@ -111,6 +128,8 @@ def compile_rule(rule: Rule, ruleset: str, rule_id: str, scope: str | None = Non
         atoms += [f"(Strong {var_name(v)})" for v in sorted(strong)]
         rhs = action_expr(rule.rhs, lets, names, scope)
     actions = [*lets, f"(union {root} {rhs})"]
+    if rule.replaces:
+        actions.append(f"(subsume {matched})")
     return (f"(rule ({' '.join(atoms)})\n      ({' '.join(actions)})\n      "
             f":ruleset {ruleset} :name {string(rule_id)})")
 

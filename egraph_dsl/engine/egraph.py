@@ -8,11 +8,16 @@ program is. Each loaded term keeps a ``Node`` handle so Python can name its e-cl
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
+import select
+import signal
+import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,12 +30,13 @@ from ..pattern import Op, Pattern
 from ..registry import RuleSet
 from ..term import Term, postorder
 from .compile import compile_rule
-from .encode import decode_attr, tsv_cell
-from .limits import Limits, StopReason
+from .encode import NEG_ZERO, decode_attr, is_negative_zero, tsv_cell
+from .limits import Budget, Limits, StopReason
 from .report import RunReport
 from .schema import ANALYSIS, FOLD, LOAD, UNLOAD, declarations
 
-_OP_EGG = {s.egg for s in ops.OPS.values()}
+_OP_EGG = {s.egg for s in ops.OPS.values()} | {NEG_ZERO}
+_CAN_FORK = sys.platform == "linux" and hasattr(os, "fork")  # trial runs in a killable copy
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,7 @@ class ENode:
     attrs: tuple[tuple[str, Any], ...]
     children: tuple[str, ...]  # e-class ids
     eclass: str
+    subsumed: bool = False  # replaced by a rule (``replaces=True``): never extracted, never matched again
 
 
 @dataclass
@@ -85,8 +92,13 @@ class EGraph:
 
     def size(self) -> int:
         """The number of op e-nodes (handles and analysis facts are not counted)."""
+        return self.counts()[0]
+
+    def counts(self) -> tuple[int, int]:
+        """Op e-nodes, and all rows egglog holds (op e-nodes, analysis facts, handles): what serializing costs."""
         (out,) = self._run("(print-size)")
-        return sum(n for name, n in out.sizes if name in _OP_EGG)  # type: ignore[attr-defined]
+        sizes = out.sizes  # type: ignore[attr-defined]
+        return sum(n for name, n in sizes if name in _OP_EGG), sum(n for _, n in sizes)
 
     def push(self) -> None:
         """Save the e-graph (egglog push) and which terms have Node handles, for an exact pop."""
@@ -120,6 +132,8 @@ class EGraph:
             spec = ops.spec(t.op)
             if t.op == "input":
                 rows.setdefault("RowVar", []).append(f"{h}\t{tsv_cell('name', t.attr['name'])}")
+            elif t.op == "const" and is_negative_zero(float(t.attr["value"])):
+                rows.setdefault("RowNegZero", []).append(str(h))  # -0.0 is an e-node of its own (encode.py)
             elif t.op == "const":
                 rows.setdefault("RowConst", []).append(f"{h}\t{tsv_cell('value', t.attr['value'])}")
             else:
@@ -181,99 +195,180 @@ class EGraph:
         return name
 
     def run(self, ruleset: RuleSet, limits: Limits | None = None, scope: str | None = None,
-            match_limit: int | None = None, ban_length: int = 2) -> RunReport:
+            match_limit: int | None = None, ban_length: int = 2, budget: Budget | None = None) -> RunReport:
         """Saturate with ``ruleset`` until saturated or a limit is hit.
 
         Rules are scheduled as egg's backoff scheduler does: a rule that matched more than its
         budget in an iteration is banned for a few iterations (budget and ban double each time),
         so commutativity and associativity cannot crowd out the other rules. Within an iteration
-        rules run in groups, each tried on a copy of the e-graph first (once it is past 1% of the
-        node limit), so the node limit holds, and the time limit is checked between groups. After each
-        iteration the constant-conflict check runs; a conflict stops the run with an error naming
-        the rules that fired in that iteration.
+        rules run in groups. egglog cannot stop inside an application, so once a group could
+        matter (the e-graph past 1% of the node limit, or the group's last run, scaled to the
+        present size, above 2% of the time left) it is first tried on a copy: a forked process
+        that is killed when it needs more than half the time left (push/pop where there is no
+        fork). A group that would pass the node limit, or whose application would not leave
+        ``budget.reserve`` seconds for serializing and extracting the result, is held back, so
+        both limits hold. ``budget`` defaults to ``limits.seconds`` from now, all for saturation.
+        After each iteration the constant-conflict check runs; a conflict stops the run with an
+        error naming the rules that fired in that iteration.
         """
         limits = limits or Limits()
+        start = time.perf_counter()
+        budget = budget or Budget(start + limits.seconds)
         compiled = self._compile_ruleset(ruleset, scope)
         rules = ruleset.rules
         base_limit = match_limit or max(50, limits.nodes // 100)
         bans = [0] * len(rules)
         banned_until = [0] * len(rules)
         last = [0] * len(rules)  # matches in the rule's last run: expansive rules run last, alone
-        start = time.perf_counter()
-        before = self.size()
+        seconds_at = [(0.0, 1)] * len(rules)  # (seconds, e-graph size) of the last step that ran the rule
+        before, rows = self.counts()
+        ratio = rows / max(1, before)  # egglog rows per op e-node: serializing costs per row
         sizes: list[int] = []
         matches: dict[str, int] = {r.name: 0 for r in rules}
         iterations = 0
         size = before
         reason = StopReason.ITERATION_LIMIT
+        note = ""
         index = {name: i for i, name in enumerate(compiled.names)}
-        over_limit: set[int] = set()  # rules held back because one application would pass the node limit
+        held: dict[int, StopReason] = {}  # rules held back: one application would pass the node or time limit
         while True:
+            cap = budget.node_cap(limits.nodes, ratio)
             if iterations >= limits.iterations:
                 reason = StopReason.ITERATION_LIMIT
                 break
             if size >= limits.nodes:
                 reason = StopReason.NODE_LIMIT
                 break
-            if time.perf_counter() - start >= limits.seconds:
-                reason = StopReason.TIME_LIMIT
+            if budget.spendable(size, ratio) <= 0 or size >= cap:
+                reason, note = StopReason.TIME_LIMIT, _time_note(budget, size)
                 break
             active = [i for i in range(len(rules)) if banned_until[i] <= iterations]
             iterations += 1
-            quiet = [i for i in active if last[i] * compiled.growth[i] < max(1, limits.nodes - size) // 20]
+            quiet = [i for i in active if last[i] * compiled.growth[i] < max(1, cap - size) // 20]
             loud = sorted((i for i in active if i not in quiet), key=lambda i: last[i])
             work = ([tuple(quiet)] if quiet else []) + [(i,) for i in loud]
             fired_now: dict[str, int] = {}
             while work:
                 group = work.pop(0)
-                if self.size() >= limits.nodes or time.perf_counter() - start >= limits.seconds:
+                now, rows = self.counts()
+                ratio = rows / max(1, now)
+                cap = budget.node_cap(limits.nodes, ratio)
+                spendable = budget.spendable(now, ratio)
+                if now >= limits.nodes or now >= cap or spendable <= 0:
                     break
                 name = self._combined(compiled, tuple(compiled.names[i] for i in group))
-                # egglog cannot stop inside an application, so try it on a copy first (push/pop):
-                # the node limit then holds however explosive a rule is. While the e-graph is under
-                # 1% of the limit the copy is skipped (a step would have to grow it 100-fold)
-                if self.size() * 100 > limits.nodes and self._trial_size(name) > limits.nodes:
-                    if len(group) > 1:
-                        work[:0] = [(i,) for i in group]  # find the rules that overshoot on their own
-                    else:
-                        (i,) = group
-                        banned_until[i] = iterations + (ban_length << bans[i])
-                        bans[i] += 1
-                        over_limit.add(i)
-                    continue
-                for egg_rule, n in self._apply(name, compiled, matches, fired_now).items():
+                predicted = sum(seconds_at[i][0] * (now / seconds_at[i][1]) ** 2 for i in group)
+                if now * 100 > cap or predicted > 0.02 * spendable:
+                    verdict = self._verdict(name, limits, budget, spendable / 2)
+                    if verdict is not None:
+                        if len(group) > 1:
+                            work[:0] = [(i,) for i in group]  # find the rules that overshoot on their own
+                        else:
+                            (i,) = group
+                            banned_until[i] = iterations + (ban_length << bans[i])
+                            bans[i] += 1
+                            held[i] = verdict
+                        continue
+                t0 = time.perf_counter()
+                applied = self._apply(name, compiled, matches, fired_now)
+                for i in group:  # each rule's share of the step, at this size
+                    seconds_at[i] = ((time.perf_counter() - t0) / len(group), max(1, now))
+                for egg_rule, n in applied.items():
                     i = index[egg_rule]
                     last[i] = n
-                    over_limit.discard(i)
+                    held.pop(i, None)
                     if n > base_limit << bans[i]:
                         banned_until[i] = iterations + (ban_length << bans[i])
                         bans[i] += 1
             self._check_conflicts(fired_now)
-            size = self.size()
+            size, rows = self.counts()
+            ratio = rows / max(1, size)
             sizes.append(size)
             if not fired_now:
-                if over_limit:
-                    reason = StopReason.NODE_LIMIT  # what is left to do would pass the node limit
+                if held:  # what is left to do would pass a limit
+                    reason = StopReason.TIME_LIMIT if StopReason.TIME_LIMIT in held.values() else StopReason.NODE_LIMIT
+                    if reason is StopReason.TIME_LIMIT:
+                        names = sorted(rules[i].name for i, r in held.items() if r is StopReason.TIME_LIMIT)
+                        note = f"one application of {', '.join(names)} needs more time than is left"
                     break
                 if not any(b > iterations for b in banned_until):
                     reason = StopReason.SATURATED
                     break
         return RunReport(ruleset.name, reason, iterations, time.perf_counter() - start, before, size,
-                         matches, tuple(sizes))
+                         matches, tuple(sizes), note)
 
-    def _trial_size(self, egg_ruleset: str) -> int:
-        """The e-graph size after one application of ``egg_ruleset``, measured on a copy."""
+    def _verdict(self, egg_ruleset: str, limits: Limits, budget: Budget, timeout: float) -> StopReason | None:
+        """Try one application on a copy: None if it fits, else the limit it would break."""
+        trial = self._trial(egg_ruleset, timeout)
+        if trial is None:
+            return StopReason.TIME_LIMIT
+        grown, rows, seconds = trial
+        if grown > limits.nodes:
+            return StopReason.NODE_LIMIT
+        # the real application takes about as long again; allow for a slower second run
+        ratio = rows / max(1, grown)
+        if grown > budget.node_cap(limits.nodes, ratio) or budget.spendable(grown, ratio) < 1.25 * seconds:
+            return StopReason.TIME_LIMIT
+        return None
+
+    def _trial(self, egg_ruleset: str, timeout: float) -> tuple[int, int, float] | None:
+        """(op e-nodes, rows, seconds) after one application of ``egg_ruleset`` on a copy of the
+        e-graph, or None when that takes longer than ``timeout`` seconds.
+
+        The copy is a forked process (copy-on-write, so it is cheap), killed at the timeout; where
+        there is no fork the copy is an egglog push/pop and the timeout cannot be enforced.
+        """
+        start = time.perf_counter()
+        if not _CAN_FORK:
+            return *self._trial_counts(egg_ruleset), time.perf_counter() - start
+        read_end, write_end = os.pipe()
+        with warnings.catch_warnings():  # the child only runs egglog and exits: other threads do not matter
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # the child: apply, report the size, exit without running any Python cleanup
+            status = 1
+            try:
+                os.close(read_end)
+                self._run(_step(egg_ruleset))
+                os.write(write_end, " ".join(map(str, self.counts())).encode())
+                status = 0
+            except BaseException:  # the parent sees the empty pipe and the exit status
+                pass
+            finally:
+                os._exit(status)
+        os.close(write_end)
+        data = b""
+        try:
+            ready, _, _ = select.select([read_end], [], [], min(max(timeout, 0.0), 1e6))
+            if ready:
+                data = os.read(read_end, 64)
+        finally:
+            os.close(read_end)
+            if not data:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            _, status = os.waitpid(pid, 0)
+        seconds = time.perf_counter() - start
+        if data:
+            grown, rows = map(int, data.split())
+            return grown, rows, seconds
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 1:  # egglog failed: fail here, with its message
+            return *self._trial_counts(egg_ruleset), time.perf_counter() - start
+        return None  # killed at the timeout (or by the system, out of memory)
+
+    def _trial_counts(self, egg_ruleset: str) -> tuple[int, int]:
+        """``counts()`` after one application of ``egg_ruleset``, measured on an egglog push/pop copy."""
         self._run("(push)")
         try:
-            self._run(f"(run-schedule (run {egg_ruleset}) (run {FOLD}) (saturate (run {ANALYSIS})))")
-            return self.size()
+            self._run(_step(egg_ruleset))
+            return self.counts()
         finally:
             self._run("(pop)")
 
     def _apply(self, egg_ruleset: str, compiled: _CompiledRuleset, matches: dict[str, int],
                fired: dict[str, int]) -> dict[str, int]:
         """Run one egglog ruleset once, then the analyses; returns matches per egglog rule set name."""
-        outputs = self._run(f"(run-schedule (run {egg_ruleset}) (run {FOLD}) (saturate (run {ANALYSIS})))")
+        outputs = self._run(_step(egg_ruleset))
         per_rule: dict[str, int] = {}
         for rule_id, n in outputs[0].report.num_matches_per_rule.items():
             rule_name = compiled.rule_of.get(rule_id)
@@ -287,8 +382,9 @@ class EGraph:
 
     def _check_conflicts(self, fired: dict[str, int]) -> None:
         (out,) = self._run("(print-size ConstConflict)")
-        if out.size:  # egglog's PrintFunctionSize
-            rows = self._run("(print-function ConstConflict 3)")
+        (zero,) = self._run("(print-size ZeroConflict)")
+        if out.size or zero.size:  # egglog's PrintFunctionSize
+            rows = self._run("(print-function ConstConflict 3)") if out.size else ["0.0 and -0.0"]
             names = ", ".join(sorted(fired)) or "(none in this iteration)"
             raise ConstantConflictError(
                 f"two different constants became equal ({_conflict_text(rows)}): a rule that fired is "
@@ -308,17 +404,33 @@ class EGraph:
             if op == "Node":
                 handle_class[int(raw[n["children"][0]]["op"])] = n["eclass"]
                 continue
+            subsumed = bool(n.get("subsumed", False))
+            if op == NEG_ZERO:
+                nodes[node_id] = ENode("const", (("value", -0.0),), (), n["eclass"], subsumed)
+                classes.setdefault(n["eclass"], []).append(node_id)
+                continue
             spec = ops.BY_EGG.get(op)
             if spec is None:
                 continue
             kids = n["children"]
             term_kids = tuple(raw[k]["eclass"] for k in kids[: spec.arity])
             attrs = tuple((name, decode_attr(name, raw[k]["op"])) for name, k in zip(spec.attrs, kids[spec.arity:], strict=True))
-            nodes[node_id] = ENode(spec.name, attrs, term_kids, n["eclass"])
+            nodes[node_id] = ENode(spec.name, attrs, term_kids, n["eclass"], subsumed)
             classes.setdefault(n["eclass"], []).append(node_id)
         inputs = {str(t.attr["name"]): t for t in self._handles if t.op == "input"}
         shapes, dtypes_ = _class_types(nodes, inputs)
         return Snapshot(nodes, classes, handle_class, shapes, dtypes_)
+
+
+def _step(egg_ruleset: str) -> str:
+    """One application of ``egg_ruleset``, then constant folding and the analyses."""
+    return f"(run-schedule (run {egg_ruleset}) (run {FOLD}) (saturate (run {ANALYSIS})))"
+
+
+def _time_note(budget: Budget, size: int) -> str:
+    if not budget.reserves:
+        return ""
+    return f"stopped with {max(0.0, budget.remaining()):.2f} s left, kept for serializing and extracting {size} e-nodes"
 
 
 def _op_nodes(p: Pattern) -> int:

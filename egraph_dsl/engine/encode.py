@@ -22,6 +22,22 @@ def f64(value: float) -> str:
     return text if any(c in text for c in ".en") else text + ".0"
 
 
+# egglog's f64 is an OrderedFloat, where -0.0 == 0.0: (Const -0.0) and (Const 0.0) would be one
+# e-node, printed with whichever sign came first. So -0.0 has an e-node of its own, (NegZero),
+# and a zero inside (Const ...) always means +0.0 (constant folding keeps this; see schema.py).
+NEG_ZERO = "NegZero"
+
+
+def is_negative_zero(value: float) -> bool:
+    return value == 0.0 and math.copysign(1.0, value) < 0
+
+
+def const_expr(value: float) -> str:
+    """The egglog term of the weak constant ``value`` (in rule queries, actions and loading)."""
+    value = float(value)
+    return f"({NEG_ZERO})" if is_negative_zero(value) else f"(Const {f64(value)})"
+
+
 def string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -61,7 +77,8 @@ def decode_attr(name: str, literal: str) -> Any:
     """Inverse of :func:`encode_attr` on the text egglog's serializer prints for a primitive."""
     sort = ATTR_SORTS[name]
     if sort == "f64":
-        return float(literal.replace("NaN", "nan"))
+        v = float(literal.replace("NaN", "nan"))
+        return 0.0 if v == 0.0 else v  # a zero f64 is +0.0 (-0.0 is a NegZero e-node); egglog may print either sign
     if sort == "i64":
         v = int(literal)
         return bool(v) if name == "keepdims" else v

@@ -6,14 +6,28 @@
   must be strong, or a constant could be merged with an array);
 * ``ShapeOf`` / ``DtypeOf`` for right sides that are constants (seeded at load, propagated
   through elementwise ops);
-* a sign analysis (``Pos``, ``NonNeg``, ``NonZero``) that establishes guards;
-* ``ConstConflict``: two different constants in one class, the mark of an unsound rule.
+* a sign analysis (``Pos``, ``NonNeg``, ``NonZero``) that establishes guards. The facts hold in
+  IEEE floats, not only over the reals, so a guarded rule is sound for every input NumPy can
+  see: ``Pos``: each element is > 0 or nan; ``NonNeg``: +0.0, > 0 or nan (never -0.0);
+  ``NonZero``: anything but ±0.0 (nan and ±inf included). Overflow and underflow are why exp,
+  sigmoid, softplus and products of positives are only ``NonNeg`` (exp(-800) is 0.0);
+* ``ConstConflict``: two different constants in one class, the mark of an unsound rule. A
+  constant seen through ``astype`` to a float dtype and ``broadcast_to`` / ``reshape`` (how a
+  rule's constant right side is built) is still that constant (``ConstValue``); ``ZeroSign``
+  does the same for the sign of a zero (``ZeroConflict``: +0.0 and -0.0 in one class).
+
+Signed zeros: egglog's f64 does not tell -0.0 from 0.0, so -0.0 is its own e-node ``(NegZero)``
+and a zero in ``(Const v)`` is always +0.0 (see ``encode.py``). Constant folding keeps that: a
+fold whose IEEE result is zero makes ``(Const 0.0)`` or ``(NegZero)`` by the signs of its
+operands, decided on the operands' values, never on the zero egglog computed (its sign is
+that of whichever zero egglog stored first). Folds with a ``NegZero`` operand are left alone,
+except ``neg``.
 """
 
 from __future__ import annotations
 
 from .. import ops
-from .encode import ATTR_SORTS
+from .encode import ATTR_SORTS, NEG_ZERO
 
 ANALYSIS = "__analysis"
 FOLD = "__fold"
@@ -33,6 +47,7 @@ def declarations() -> str:
     for spec in ops.OPS.values():
         lines.append(f"(constructor {spec.egg} ({' '.join(constructor_signature(spec))}) Term)")
     lines += [
+        f"(constructor {NEG_ZERO} () Term)",
         "(constructor Node (i64) Term)",
         "(relation Strong (Term))",
         "(function ShapeOf (Term) String :merge old)",
@@ -44,6 +59,9 @@ def declarations() -> str:
         "(relation Finite (Term))",
         "(relation IsSquare (Term))",
         "(relation ConstConflict (f64 f64))",
+        "(relation ConstValue (Term f64))",
+        "(relation ZeroSign (Term i64))",
+        "(relation ZeroConflict (i64))",
         f"(ruleset {ANALYSIS})",
         f"(ruleset {FOLD})",
         f"(ruleset {LOAD})",
@@ -56,6 +74,7 @@ def declarations() -> str:
         lines.append(f"(relation Row{spec.egg} (i64 {' '.join('i64' if s == 'Term' else s for s in sig)}))")
     lines.append("(relation RowVar (i64 String))")
     lines.append("(relation RowConst (i64 f64))")
+    lines.append("(relation RowNegZero (i64))")
     lines.append("(relation RowType (i64 String String i64))")
     lines.append("(relation RowIsSquare (i64))")
     lines += load_rules()
@@ -82,6 +101,8 @@ def load_rules() -> list[str]:
     out.append(f"(rule ((RowVar i n)) ((delete (RowVar i n))) :ruleset {UNLOAD})")
     out.append(f"(rule ((RowConst i v)) ((union (Node i) (Const v))) :ruleset {LOAD})")
     out.append(f"(rule ((RowConst i v)) ((delete (RowConst i v))) :ruleset {UNLOAD})")
+    out.append(f"(rule ((RowNegZero i)) ((union (Node i) ({NEG_ZERO}))) :ruleset {LOAD})")
+    out.append(f"(rule ((RowNegZero i)) ((delete (RowNegZero i))) :ruleset {UNLOAD})")
     out.append(f"(rule ((RowType i s d n)) ((set (ShapeOf (Node i)) s) (set (DtypeOf (Node i)) d) "
                f"(set (NdimOf (Node i)) n)) :ruleset {LOAD})")
     out.append(f"(rule ((RowType i s d n)) ((delete (RowType i s d n))) :ruleset {UNLOAD})")
@@ -96,23 +117,56 @@ def _pattern(spec: ops.OpSpec) -> tuple[str, list[str]]:
     return f"({spec.egg} {' '.join(kids + attrs)})", kids
 
 
+def _signed_folds(egg: str, fn: str, guard: str) -> list[str]:
+    """Folds of a product or quotient of two constants. A zero result (an operand is zero, or the
+    result underflowed or divided by inf) is -0.0 exactly when the operands' signs differ (a zero
+    ``Const`` is +0.0, so its sign is that of ``>= 0.0``); nan results are not zero."""
+    head = f"(= e ({egg} (Const a) (Const b))){guard} (= p ({fn} a b))"
+    pos, neg = "(Const 0.0)", f"({NEG_ZERO})"
+    return [
+        f"(rule ({head} (!= p 0.0)) ((union e (Const p))) :ruleset {FOLD})",
+        f"(rule ({head} (= p 0.0) (>= a 0.0) (>= b 0.0)) ((union e {pos})) :ruleset {FOLD})",
+        f"(rule ({head} (= p 0.0) (< a 0.0) (< b 0.0)) ((union e {pos})) :ruleset {FOLD})",
+        f"(rule ({head} (= p 0.0) (>= a 0.0) (< b 0.0)) ((union e {neg})) :ruleset {FOLD})",
+        f"(rule ({head} (= p 0.0) (< a 0.0) (>= b 0.0)) ((union e {neg})) :ruleset {FOLD})",
+    ]
+
+
 def analysis_rules() -> list[str]:
     r = ANALYSIS
     out = [
         f"(rule ((= e (Var n))) ((Strong e)) :ruleset {r})",
-        f"(rule ((= (Const a) (Const b)) (!= a b)) ((ConstConflict a b)) :ruleset {r})",
+        # a class holding two different constants, bare or broadcast (an array of one value)
+        f"(rule ((= e (Const v))) ((ConstValue e v)) :ruleset {r})",
+        f"(rule ((= e (Astype c \"float64\")) (ConstValue c v)) ((ConstValue e v)) :ruleset {r})",
+        f"(rule ((= e (Astype c \"float32\")) (ConstValue c v)) ((ConstValue e v)) :ruleset {r})",
+        f"(rule ((= e (BroadcastTo c s)) (ConstValue c v)) ((ConstValue e v)) :ruleset {r})",
+        f"(rule ((= e (Reshape c s)) (ConstValue c v)) ((ConstValue e v)) :ruleset {r})",
+        f"(rule ((ConstValue e a) (ConstValue e b) (!= a b)) ((ConstConflict a b)) :ruleset {r})",
+        # the sign of a zero constant, seen the same ways (ConstValue cannot tell -0.0 from 0.0)
+        f"(rule ((= e ({NEG_ZERO}))) ((ConstValue e 0.0) (ZeroSign e -1)) :ruleset {r})",
+        f"(rule ((= e (Const v)) (= v 0.0)) ((ZeroSign e 1)) :ruleset {r})",
+        f"(rule ((= e (Astype c \"float64\")) (ZeroSign c z)) ((ZeroSign e z)) :ruleset {r})",
+        f"(rule ((= e (Astype c \"float32\")) (ZeroSign c z)) ((ZeroSign e z)) :ruleset {r})",
+        f"(rule ((= e (BroadcastTo c s)) (ZeroSign c z)) ((ZeroSign e z)) :ruleset {r})",
+        f"(rule ((= e (Reshape c s)) (ZeroSign c z)) ((ZeroSign e z)) :ruleset {r})",
+        f"(rule ((ZeroSign e 1) (ZeroSign e -1)) ((ZeroConflict 0)) :ruleset {r})",
+        # constants: a zero (Const v) is +0.0 (-0.0 is NegZero, which gets no sign fact)
         f"(rule ((= e (Const v)) (> v 0.0)) ((Pos e)) :ruleset {r})",
-        f"(rule ((= e (Const v)) (>= v 0.0)) ((NonNeg e)) :ruleset {r})",
+        f"(rule ((= e (Const v)) (= v 0.0)) ((NonNeg e)) :ruleset {r})",
         f"(rule ((= e (Const v)) (!= v 0.0)) ((NonZero e)) :ruleset {r})",
         f"(rule ((Pos e)) ((NonNeg e) (NonZero e)) :ruleset {r})",
         # constant folding of weak constants (in float64; constants are cast when used). It makes
         # new terms, so it runs once per iteration with the rules, never to saturation: after an
-        # unsound merge of two constants it could otherwise produce constants forever
+        # unsound merge of two constants it could otherwise produce constants forever. A sum or
+        # difference of two constants that are not -0.0 is never -0.0 (x - x and x + -x are +0.0)
         f"(rule ((= e (Add (Const a) (Const b)))) ((union e (Const (+ a b)))) :ruleset {FOLD})",
         f"(rule ((= e (Sub (Const a) (Const b)))) ((union e (Const (- a b)))) :ruleset {FOLD})",
-        f"(rule ((= e (Mul (Const a) (Const b)))) ((union e (Const (* a b)))) :ruleset {FOLD})",
-        f"(rule ((= e (Div (Const a) (Const b))) (!= b 0.0)) ((union e (Const (/ a b)))) :ruleset {FOLD})",
-        f"(rule ((= e (Neg (Const a)))) ((union e (Const (neg a)))) :ruleset {FOLD})",
+        *_signed_folds("Mul", "*", ""),
+        *_signed_folds("Div", "/", " (!= b 0.0)"),
+        f"(rule ((= e (Neg (Const a))) (!= a 0.0)) ((union e (Const (neg a)))) :ruleset {FOLD})",
+        f"(rule ((= e (Neg (Const a))) (= a 0.0)) ((union e ({NEG_ZERO}))) :ruleset {FOLD})",
+        f"(rule ((= e (Neg ({NEG_ZERO})))) ((union e (Const 0.0))) :ruleset {FOLD})",
     ]
     for spec in ops.OPS.values():
         if spec.kind is ops.Kind.LEAF:
@@ -149,37 +203,34 @@ def analysis_rules() -> list[str]:
         out.append(f"(rule ((= e ({egg} x ax 1)) (= n (NdimOf x))) ((set (NdimOf e) n)) :ruleset {r})")
         out.append(f"(rule ((= e ({egg} x \"all\" 0))) ((set (NdimOf e) 0)) :ruleset {r})")
     out.append(f"(rule ((= e (Trace x))) ((set (NdimOf e) 0)) :ruleset {r})")
-    # sign analysis, over the reals on each op's domain (see docs/soundness.md)
-    pos_of = ["Exp", "Sigmoid", "Softplus"]
-    for egg in pos_of:
-        out.append(f"(rule ((= e ({egg} x))) ((Pos e)) :ruleset {r})")
-    for egg in ("Square", "Abs", "Sqrt"):
+    # sign analysis in IEEE floats (see the module docstring): every rule must hold for nan, ±inf,
+    # signed zeros, overflow and underflow, not only over the reals
+    for egg in ("Exp", "Sigmoid", "Softplus", "Square", "Abs"):  # exp(-inf) = +0.0, square(-0.0) = +0.0
         out.append(f"(rule ((= e ({egg} x))) ((NonNeg e)) :ruleset {r})")
     out += [
+        f"(rule ((= e (Sqrt x)) (NonNeg x)) ((NonNeg e)) :ruleset {r})",  # sqrt(-0.0) is -0.0
         f"(rule ((= e (Sqrt x)) (Pos x)) ((Pos e)) :ruleset {r})",
         f"(rule ((= e (Abs x)) (NonZero x)) ((Pos e)) :ruleset {r})",
-        f"(rule ((= e (Square x)) (NonZero x)) ((Pos e)) :ruleset {r})",
         f"(rule ((= e (Neg x)) (NonZero x)) ((NonZero e)) :ruleset {r})",
         f"(rule ((= e (Add x y)) (Pos x) (NonNeg y)) ((Pos e)) :ruleset {r})",
         f"(rule ((= e (Add x y)) (NonNeg x) (Pos y)) ((Pos e)) :ruleset {r})",
         f"(rule ((= e (Add x y)) (NonNeg x) (NonNeg y)) ((NonNeg e)) :ruleset {r})",
-        f"(rule ((= e (Mul x y)) (Pos x) (Pos y)) ((Pos e)) :ruleset {r})",
-        f"(rule ((= e (Mul x y)) (NonNeg x) (NonNeg y)) ((NonNeg e)) :ruleset {r})",
-        f"(rule ((= e (Mul x y)) (NonZero x) (NonZero y)) ((NonZero e)) :ruleset {r})",
-        f"(rule ((= e (Div x y)) (Pos x) (Pos y)) ((Pos e)) :ruleset {r})",
+        f"(rule ((= e (Mul x y)) (NonNeg x) (NonNeg y)) ((NonNeg e)) :ruleset {r})",  # 1e-200 * 1e-200 is 0
+        f"(rule ((= e (Div x y)) (NonNeg x) (Pos y)) ((NonNeg e)) :ruleset {r})",
         f"(rule ((= e (Maximum x y)) (Pos x)) ((Pos e)) :ruleset {r})",
         f"(rule ((= e (Maximum x y)) (Pos y)) ((Pos e)) :ruleset {r})",
-        f"(rule ((= e (Maximum x y)) (NonNeg x)) ((NonNeg e)) :ruleset {r})",
-        f"(rule ((= e (Maximum x y)) (NonNeg y)) ((NonNeg e)) :ruleset {r})",
-        f"(rule ((= e (Sum x ax k)) (Pos x)) ((Pos e)) :ruleset {r})",
-        f"(rule ((= e (Sum x ax k)) (NonNeg x)) ((NonNeg e)) :ruleset {r})",
+        f"(rule ((= e (Maximum x y)) (NonNeg x) (NonNeg y)) ((NonNeg e)) :ruleset {r})",  # max(-0.0, 0.0)
+        f"(rule ((= e (Sum x ax k)) (NonNeg x)) ((NonNeg e)) :ruleset {r})",  # an empty sum is 0.0
         f"(rule ((= e (Mean x ax k)) (Pos x)) ((Pos e)) :ruleset {r})",
         f"(rule ((= e (Max x ax k)) (Pos x)) ((Pos e)) :ruleset {r})",
         f"(rule ((= e (BroadcastTo x s)) (Pos x)) ((Pos e)) :ruleset {r})",
         f"(rule ((= e (Transpose x s)) (Pos x)) ((Pos e)) :ruleset {r})",
         f"(rule ((= e (Reshape x s)) (Pos x)) ((Pos e)) :ruleset {r})",
+        f"(rule ((= e (BroadcastTo x s)) (NonNeg x)) ((NonNeg e)) :ruleset {r})",
+        f"(rule ((= e (Transpose x s)) (NonNeg x)) ((NonNeg e)) :ruleset {r})",
+        f"(rule ((= e (Reshape x s)) (NonNeg x)) ((NonNeg e)) :ruleset {r})",
         f"(rule ((= e (Astype x \"float64\")) (Pos x)) ((Pos e)) :ruleset {r})",
-        f"(rule ((= e (Astype x \"float32\")) (Pos x)) ((Pos e)) :ruleset {r})",
-        f"(rule ((= e (Sub (Const a) (Sigmoid x))) (>= a 1.0)) ((Pos e)) :ruleset {r})",
+        f"(rule ((= e (Astype x \"float32\")) (NonNeg x)) ((NonNeg e)) :ruleset {r})",  # 1e-300 becomes 0
+        f"(rule ((= e (Sub (Const a) (Sigmoid x))) (>= a 1.0)) ((NonNeg e)) :ruleset {r})",  # 1 - 1 = 0
     ]
     return out

@@ -122,7 +122,7 @@ def _transpose(a: Any, b: Any) -> Any:
 def _reductions(a: Any) -> Any:
     e = np.exp(-a * a)
     return (np.sum(e, axis=0), np.mean(e, axis=1, keepdims=True), np.max(a - 1.0),
-            np.sum(np.sqrt(np.abs(a)), axis=1), e)
+            np.sum(np.sqrt(np.abs(a)), axis=1), e, np.min(a + 1.0, axis=0), np.min(e))
 
 
 def _where_compare(x: Any, y: Any) -> Any:
@@ -137,7 +137,7 @@ def _matmul_between(x: Any) -> Any:
 
 
 def _long_reduction(x: Any) -> Any:
-    return np.sum(x * x) + np.max(np.abs(x)), np.mean(np.exp(-x * x))
+    return np.sum(x * x) + np.max(np.abs(x)), np.mean(np.exp(-x * x)), np.min(x * 3.0)
 
 
 def _sigmoid_softplus(x: Any, y: Any) -> Any:
@@ -181,7 +181,8 @@ def _reduce_args(a: Any) -> Any:
 
 
 def _int_ops(a: Any, b: Any) -> Any:
-    return np.sum(a * b + 1, axis=0), np.max(a - b), np.where(a > b, a, -b), np.minimum(a, b) * 3
+    return (np.sum(a * b + 1, axis=0), np.max(a - b), np.where(a > b, a, -b), np.minimum(a, b) * 3,
+            np.min(a - b), np.min(a * b, axis=1))
 
 
 def pattern_plan(fn: Callable[..., Any], args: Sequence[Any], name: str) -> Plan:

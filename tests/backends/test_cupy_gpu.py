@@ -38,6 +38,8 @@ _OTHER_OPS: dict[str, tuple[Callable[..., Any], list[np.ndarray]]] = {
     "sum": (lambda a: (np.sum(a), np.sum(a, axis=0), np.sum(a, axis=(0, 1))), [np.arange(12.0).reshape(3, 4)]),
     "mean": (lambda a: (np.mean(a), np.mean(a, axis=1, keepdims=True)), [np.arange(12.0).reshape(3, 4)]),
     "max": (lambda a: (np.max(a), np.max(a, axis=0)), [np.array([[1.0, np.nan], [3.0, -np.inf]])]),
+    "min": (lambda a: (np.min(a), np.min(a, axis=0), np.min(a, axis=1, keepdims=True)),
+            [np.array([[1.0, np.nan], [3.0, -np.inf]])]),
     "logsumexp": (lambda a: (logsumexp(a), logsumexp(a, axis=1)), [np.arange(12.0).reshape(3, 4)]),
     "matmul": (lambda a, b, v: (a @ b, a @ v), [np.ones((3, 4)), np.arange(8.0).reshape(4, 2), np.arange(4.0)]),
     "trace": (lambda a: np.trace(a), [np.arange(9.0).reshape(3, 3)]),

@@ -57,3 +57,27 @@ def test_demo_shows_naive_nan_and_finite_optimized_values() -> None:
     extreme_row = next(line for line in text.splitlines() if line.strip().startswith("│") and " 800 " in line)
     cells = [c.strip() for c in extreme_row.split("│") if c.strip()]
     assert cells[1] == "nan" and cells[2] == cells[3]  # naive nan; ours equals the 50-digit reference
+
+
+@pytest.mark.parametrize("argv", [["check-rules", "--from", "{missing}"], ["prove", "--from", "{missing}"],
+                                  ["show", "{missing}:fn"], ["show", "{broken}:fn"]])
+def test_missing_or_broken_files_are_one_line_errors(argv: list[str], tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "broken.py"
+    broken.write_text("import numpy\nraise ValueError('bad file')\n")
+    args = [a.format(missing=tmp_path / "missing.py", broken=broken) for a in argv]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert ("no such file" in err or "bad file (line 2)" in err) and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", ["check-rules", "prove", "show"])
+def test_help_says_which_files_are_run(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    assert "run as Python code" in " ".join(capsys.readouterr().out.split())
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listed = " ".join(capsys.readouterr().out.split())
+    assert f"{command} " in listed and "runs FILE.py" in listed

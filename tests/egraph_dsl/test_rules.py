@@ -70,4 +70,79 @@ def test_shipped_rulesets_are_registered() -> None:
 
     for name in ("algebra", "stability", "linalg"):
         rs = ed.default_registry.get(name)
-        assert len(rs) > 5 and name in rs.tags
+        assert len(rs) >= 5 and name in rs.tags and "fast-math" not in rs.tags
+    assert "fast-math" in ed.default_registry.get("fast-math").tags
+
+
+@pytest.mark.parametrize("name", [123, "", "../x", "tag:x", "a b", "1st", None])
+def test_ruleset_names_are_validated(name: object) -> None:
+    reg = ed.Registry()
+    with pytest.raises(RulesetError, match=r"ruleset name|not a valid ruleset name"):
+        reg.register(ed.RuleSet(name, []))  # type: ignore[arg-type]
+    with pytest.raises(RulesetError):
+        reg.get(name)  # type: ignore[arg-type]
+    assert reg.names() == []
+
+
+def test_misspelt_tag_is_an_error_naming_the_known_tags() -> None:
+    reg = ed.Registry()
+    reg.register(ed.RuleSet("mine", [ed.rewrite("?x * 1", "?x", name="m1")], tags={"stability"}))
+    with pytest.raises(RulesetError, match=r"unknown tag.*'stabilty'.*known tags: stability"):
+        reg.resolve("tag:stabilty")
+    with pytest.raises(RulesetError, match="names no tag"):
+        reg.resolve("tag:")
+    with pytest.raises(RulesetError, match="unknown tag"):
+        reg.query(require=["nope"])
+    assert [r.name for r in reg.resolve("tag:stability")] == ["m1"]
+    assert reg.query(exclude=["nope"]).name == "mine"  # excluding what nothing has is harmless
+    with pytest.raises(RulesetError, match="tags must be a collection"):
+        ed.RuleSet("t", [], tags="stability")
+    with pytest.raises(RulesetError, match="is not a tag"):
+        ed.RuleSet("t", [], tags={"a b"})
+
+
+def test_misspelt_tag_fails_in_jit() -> None:
+    import numpy as np
+
+    with pytest.raises(RulesetError, match=r"unknown tag.*known tags: .*stability"):
+        ed.jit(lambda x: x + 1, rulesets="tag:stabilty")(np.ones(2))
+
+
+def test_register_records_the_check_rules_opt_out() -> None:
+    reg = ed.Registry()
+    checked = ed.RuleSet("checked", [ed.rewrite("?x * 1", "?x", name="m1")])
+    unchecked = ed.RuleSet("unchecked", [ed.rewrite("?x * 1", "?x", name="m2")])
+    ed.register(checked, registry=reg)
+    ed.register(unchecked, registry=reg, check_rules=False)
+    assert reg.checks_rules("checked") and not reg.checks_rules("unchecked")
+    reg.register(unchecked, replace=True)  # a new registration decides again
+    assert reg.checks_rules("unchecked")
+    assert [p.name for p in reg.parts(["checked", unchecked])] == ["checked", "unchecked"]
+    assert reg.resolve([]).name == "empty"
+
+
+def test_replacing_rules_are_recorded_and_shown() -> None:
+    r = ed.rewrite("log(sigmoid(?x))", "0 - softplus(-?x)", name="ls", claim="real", replaces=True)
+    assert r.replaces and str(r).endswith("[real, replaces]")
+    plain = ed.rewrite("log(sigmoid(?x))", "0 - softplus(-?x)", name="ls", claim="real")
+    assert not plain.replaces and str(plain).endswith("[real]")
+    assert ed.rewrite("-(-?x)", "?x", name="nn", replaces=True).replaces  # exact rules may replace
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"claim": "approx", "replaces": True}, "approx rule cannot replace"),
+    ({"claim": "real", "tags": {"fast-math"}, "replaces": True}, "fast-math rule cannot replace"),
+    ({"claim": "real", "replaces": "yes"}, "replaces= must be True or False"),
+])
+def test_replacing_needs_an_accurate_claim(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(RuleError, match=message):
+        ed.rewrite("log(1 + ?x)", "log1p(?x) + 0", name="l1p", **kwargs)  # type: ignore[arg-type]
+
+
+def test_which_stability_rules_replace() -> None:
+    import rulesets
+
+    keeps = {r.name for r in rulesets.stability.rules if not r.replaces}
+    assert keeps == {"softmax-stable"}  # exp(x - logsumexp(x)) is ~100 ulps off where the left side is not
+    for rs in (rulesets.algebra, rulesets.linalg, rulesets.fast_math, rulesets.reassociate):
+        assert not any(r.replaces for r in rs.rules), rs.name

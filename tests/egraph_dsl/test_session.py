@@ -156,7 +156,7 @@ def test_extract_ilp_matches_or_beats_greedy_and_is_undoable():
 
 def test_alternatives_are_distinct_and_sorted():
     s = Session(lambda x: np.log(1 + np.exp(x)), np.ones(3))
-    s.apply("stability")
+    s.apply(SOFTPLUS)  # a rule that does not replace its left side: both forms stay candidates
     alts = s.alternatives(3)
     assert 2 <= len(alts) <= 3
     assert [a.cost for a in alts] == sorted(a.cost for a in alts)
@@ -219,3 +219,58 @@ def test_from_program_and_repr_html(two):
     page = s._repr_html_()
     assert "<svg" in page and "softplus" in page and "history" in page
     assert ed.Session is Session
+
+
+def test_bad_method_or_cost_model_fails_before_any_work() -> None:
+    with pytest.raises(ed.errors.OptionError, match="unknown extractor 'exact'"):
+        ed.Session(lambda x: np.exp(x), np.ones(3), method="exact")
+    with pytest.raises(ed.errors.OptionError, match="unknown cost model 'fast'"):
+        ed.Session(lambda x: np.exp(x), np.ones(3), cost_model="fast")
+    s = ed.Session(lambda x: np.exp(x), np.ones(3))
+    with pytest.raises(ed.errors.OptionError, match="use one of greedy"):
+        s.extract(method="ilp2")
+    assert s.current is s.program  # nothing was done
+
+
+# ---------------------------------------------------------------- replacing rules
+
+
+def two_log_sigmoids(x, y):
+    return np.log(ed.sigmoid(x)) + np.log(ed.sigmoid(y))
+
+
+def test_replacing_rules_win_over_the_cost_model_and_undo_brings_the_old_form_back():
+    s = Session(two_log_sigmoids, np.ones(4), np.ones(4))
+    original = s.current
+    step = s.apply("stability")
+    assert step.fired == {"log-sigmoid": 2}
+    assert step.cost_after > step.cost_before  # dearer by FLOPs and bytes: chosen because the rule replaces
+    assert "log" not in ops_of(s)
+    assert len(s.alternatives(3)) == 1  # the replaced forms are no alternative
+    s.undo()
+    assert s.current is original and not any(n.subsumed for n in s.snapshot().nodes.values())
+    s.redo()
+    assert "log" not in ops_of(s) and any(n.subsumed for n in s.snapshot().nodes.values())
+
+
+def test_a_replacing_rule_in_a_scope_replaces_only_there():
+    s = Session(two_log_sigmoids, np.ones(4), np.ones(4))
+    (at_x,) = [m for m in s.find("log(sigmoid(?v))") if m.bindings["v"].attr["name"] == "x"]
+    step = s.apply("stability", scope=at_x)
+    assert step.fired == {"log-sigmoid": 1}
+    assert ops_of(s).count("log") == 1 and ops_of(s).count("softplus") == 1
+    assert [n.op for n in s.snapshot().nodes.values() if n.subsumed] == ["log"]
+    (left,) = s.find("log(sigmoid(?v))")
+    assert left.bindings["v"].attr["name"] == "y"
+    s.extract(method="ilp")  # a later extraction keeps the replacement too
+    assert ops_of(s).count("softplus") == 1
+    x, y = np.linspace(20, 40, 4), np.linspace(-3, 3, 4)
+    np.testing.assert_allclose(s.compile()(x, y), -np.log1p(np.exp(-x)) + np.log(ed.sigmoid(y)), rtol=1e-15)
+
+
+def test_explain_marks_replacing_rules():
+    s = Session(lambda x: np.log(ed.sigmoid(x)), np.ones(3))
+    s.apply("stability")
+    e = s.explain()
+    assert e.found and e.verified and e.rules == ["log-sigmoid"]
+    assert "log-sigmoid (replaces):" in str(e)

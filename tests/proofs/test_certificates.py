@@ -33,7 +33,7 @@ def test_changed_rule_makes_the_certificate_stale(tmp_path: Path) -> None:
                                rewrite("?x + 0", "?x", name="add-zero", claim="real")])
     problems = certificates.stale(changed, tmp_path)
     assert len(problems) == 2
-    assert all("egraph-dsl prove --write mine" in p for p in problems)
+    assert all(f"egraph-dsl prove --write --dir {tmp_path} mine" in p for p in problems)
     assert "rule changed" in problems[0] and "no certificate" in problems[1]
 
 
@@ -50,3 +50,33 @@ def test_soundness_verdicts() -> None:
     assert verdict("proved", "counterexample") == "UNSOUND"
     assert verdict("refuted", "passed") == "UNSOUND"
     assert verdict("unknown", "untested") == "unknown"
+
+
+@pytest.mark.parametrize("name", ["../../../../elsewhere/x", "a/b", "..", "x/../../y", "/abs", "", ".hidden",
+                                  "a\\b", "nul\x00"])
+def test_names_that_could_leave_the_directory_are_refused(name: str, tmp_path: Path) -> None:
+    """prove --write with a ruleset named ../../../../elsewhere/x wrote outside the directory."""
+    with pytest.raises(certificates.CertificateError, match="cannot be a certificate file name"):
+        certificates.write(name, [], tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_symlink_out_of_the_directory_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.json"
+    folder = tmp_path / "certs"
+    folder.mkdir()
+    (folder / "mine.json").symlink_to(outside)
+    with pytest.raises(certificates.CertificateError, match="outside"):
+        certificates.write("mine", [], folder)
+    assert not outside.exists()
+
+
+def test_plain_names_are_written_where_asked(tmp_path: Path) -> None:
+    for name in ("mine", "algebra+stability", "my-rules.v2"):
+        assert certificates.write(name, [], tmp_path) == tmp_path / f"{name}.json"
+
+
+def test_the_fix_for_shipped_certificates_names_the_repository_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(certificates.DIRECTORY.parent.parent)  # the repository root (or site-packages)
+    (problem,) = certificates.stale(RuleSet("absent", []))
+    assert "egraph-dsl prove --write --dir proofs/certificates absent" in problem

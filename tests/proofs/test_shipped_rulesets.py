@@ -1,18 +1,53 @@
-"""check-rules over every shipped rule (profile ci): the rules ``make test`` trusts."""
+"""check-rules over every shipped rule (profile ci): the rules ``make test`` trusts.
+
+The default selection (``algebra``, ``stability``, ``linalg``) is judged by the IEEE-faithful
+policy; ``fast-math`` (and ``reassociate``'s inexact rules) carry the ``fast-math`` tag and are
+judged over the reals, and each fails the faithful policy at the point pinned below.
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import rulesets  # noqa: F401  (registers the shipped rulesets)
 from egraph_dsl.registry import default_registry
-from proofs.check import check_rule
+from proofs.cases import Case
+from proofs.check import check_case, check_rule, is_fast_math
 
 # found by this suite and fixed in the rulesets (kept as a record): trace-matmul and
 # diagonal-matmul first matched non-square products, where the right side is ill-typed
 KNOWN_UNSOUND: dict[str, str] = {}
 
 RULES = [(rs.name, rule) for rs in default_registry for rule in rs.rules]
+DEFAULT = ("algebra", "stability", "linalg")
+M = float(np.finfo(np.float64).max)
+UNFAITHFUL_AT: dict[str, tuple[dict[str, object], dict[str, object]]] = {  # rule -> (inputs, attributes)
+    "add-zero": ({"x": -0.0}, {}),
+    "zero-sub": ({"x": 0.0}, {}),
+    "sub-self": ({"x": np.inf}, {}),
+    "add-sub-cancel": ({"a": 1.0, "b": np.inf}, {}),
+    "sub-add-cancel": ({"a": 1.0, "b": np.inf}, {}),
+    "sub-sub-cancel": ({"a": 1.0, "b": np.nan, "c": 2.0}, {}),
+    "add-sub-add-cancel": ({"a": 1.0, "b": np.inf, "c": 2.0}, {}),
+    "div-mul-cancel": ({"a": 1.0, "b": np.inf}, {}),
+    "div-self": ({"x": np.nan}, {}),
+    "distribute-sub": ({"a": 0.0, "b": 0.0, "c": 1.0}, {}),
+    "distribute-sub-right": ({"a": 0.0, "b": 0.0, "c": -0.0}, {}),
+    "mul-div-swap": ({"a": 1.0, "b": 0.0, "c": 5e-324}, {}),
+    "sum-sub": ({"a": [1e308, 1e308], "b": [1e308, 1e308]}, {"x": None, "k": False}),
+    "exp-div": ({"a": -750.0, "b": -np.inf}, {}),
+    "log-mul": ({"a": 1e300, "b": 1 / (1e300 * (1 + 10 * 2.0**-52))}, {}),
+    "log-div": ({"a": 1e300, "b": 1e300 * (1 + 26 * 2.0**-52)}, {}),
+    "sigmoid-def-exp": ({"x": np.inf}, {}),
+    "sigmoid-def-exp-r": ({"x": np.inf}, {}),
+    "log-sigmoid-alt": ({"x": 30.0}, {}),
+    "log-softmax": ({"x": [0.0, 33.5]}, {"a": None, "k": False, "shape:s": (2,)}),
+    "matmul-assoc": ({"A": [[1e-300]], "B": [[1e200]], "C": [[1e200]]}, {}),
+    "matmul-assoc-rev": ({"A": [[1e200]], "B": [[1e200]], "C": [[1e-300]]}, {}),
+    "trace-matmul": ({"A": [[M, M], [1.0, 1.0]], "B": [[M, 1.0], [-M / 2, 1.0]]}, {}),
+    "diagonal-matmul": ({"A": [[M, M], [1.0, 1.0]], "B": [[M, 1.0], [-M / 2, 1.0]]}, {}),
+}
 
 
 @pytest.mark.parametrize(("ruleset", "rule"), [
@@ -22,5 +57,25 @@ RULES = [(rs.name, rule) for rs in default_registry for rule in rs.rules]
     for name, rule in RULES
 ])
 def test_shipped_rule_is_sound(ruleset: str, rule) -> None:  # type: ignore[no-untyped-def]
-    result = check_rule(rule, "ci", ruleset)
+    result = check_rule(rule, "ci", ruleset, fast_math=is_fast_math(rule, default_registry.get(ruleset).tags))
     assert result.ok, result.text()
+
+
+def test_the_default_selection_is_judged_ieee_faithful() -> None:
+    for name in DEFAULT:
+        rs = default_registry.get(name)
+        assert "fast-math" not in rs.tags and not any(is_fast_math(r) for r in rs.rules), name
+    assert "fast-math" in default_registry.get("fast-math").tags
+    moved = {r.name for r in default_registry.get("fast-math").rules}
+    assert moved == set(UNFAITHFUL_AT)
+    assert not moved & {r.name for name in DEFAULT for r in default_registry.get(name).rules}
+
+
+@pytest.mark.parametrize("name", sorted(UNFAITHFUL_AT))
+def test_fast_math_rule_breaks_ieee_at_its_pinned_point(name: str) -> None:
+    inputs, attrs = UNFAITHFUL_AT[name]
+    rule = default_registry.get("fast-math").rule(name)
+    case = Case.of({k: np.asarray(v) for k, v in inputs.items()}, attrs)
+    with np.errstate(all="ignore"):
+        checked, finding = check_case(rule, case, fast_math=False)
+    assert checked and finding is not None, f"{name} keeps NumPy's result at {inputs}"
