@@ -245,7 +245,7 @@ def test_saturation_alone_keeps_its_time_limit() -> None:
     eg.load(_sum_of_products(16).outputs)
     start = time.perf_counter()
     report = eg.run(rulesets.reassociate, ed.Limits(nodes=10**7, iterations=10**4, seconds=1.0))
-    assert time.perf_counter() - start < 1.0 + 1.5
+    assert time.perf_counter() - start < 1.0 + 3.0
     assert report.stop_reason is ed.StopReason.TIME_LIMIT
 
 

@@ -1,6 +1,6 @@
 """optimize(): limits.seconds is a deadline for the whole optimization; options are checked up front.
 
-Wall-clock assertions leave generous slack (1.5 s over a 1 s limit): they catch a limit that does
+Wall-clock assertions leave generous slack (3 s over a 1 s limit, for loaded machines): they catch a limit that does
 not hold (before: 4 minutes for a 10 s limit, 21 s for a 2 s one), not scheduling noise.
 """
 
@@ -18,7 +18,7 @@ from egraph_dsl.explain import explain_text
 from egraph_dsl.pipeline import COST_MODELS, EXTRACTORS, check_extractor, optimize, resolve_cost_model
 from egraph_dsl.program import Program, evaluate
 
-SLACK = 1.5
+SLACK = 3.0
 
 
 def _sum_of_products(n: int) -> Program:
