@@ -245,6 +245,20 @@ def _finding(rule: Rule, case: Case, message: str, lhs_out: np.ndarray, rhs_out:
 # ------------------------------------------------------------------------- the driver
 
 
+
+def _templates_or_report(rule: Rule, result: RuleResult, start: float) -> list[Template] | None:
+    """The rule's instantiation templates, or None with ``result`` saying why there are none."""
+    try:
+        temps = templates(rule)
+    except Exception as exc:  # a rule the instantiator cannot handle is reported, not raised
+        result.status, result.error = "error", f"cannot instantiate: {exc!r}"
+        return None
+    if not temps:
+        result.status, result.error = "untested", "no well-typed instantiation of the left side was found"
+        result.seconds = time.perf_counter() - start
+        return None
+    return temps
+
 def check_rule(rule: Rule, profile: str = "ci", ruleset: str = "", *, fast_math: bool | None = None) -> RuleResult:
     """Property-test one rule under ``profile``; never raises for a bad rule, reports it.
 
@@ -258,14 +272,8 @@ def check_rule(rule: Rule, profile: str = "ci", ruleset: str = "", *, fast_math:
     if rule.replaces and fast:  # replacing claims "at least as accurate": only the default policy checks that
         result.status, result.error = "error", REPLACES_FAST_MATH
         return result
-    try:
-        temps = templates(rule)
-    except Exception as exc:  # a rule the instantiator cannot handle is reported, not raised
-        result.status, result.error = "error", f"cannot instantiate: {exc!r}"
-        return result
-    if not temps:
-        result.status, result.error = "untested", "no well-typed instantiation of the left side was found"
-        result.seconds = time.perf_counter() - start
+    temps = _templates_or_report(rule, result, start)
+    if temps is None:
         return result
     evaluator, m = Evaluator(rule), (MpMath() if fast else MpMath(exp_limit=WIDE_EXP_LIMIT))
     last: list[Finding] = []
@@ -313,13 +321,8 @@ def quick_check(rule: Rule, *, fast_math: bool = False, ruleset: str = "", rando
     if rule.replaces and fast_math:
         result.status, result.error = "error", REPLACES_FAST_MATH
         return result
-    try:
-        temps = templates(rule)
-    except Exception as exc:  # a rule the instantiator cannot handle is reported, not raised
-        result.status, result.error = "error", f"cannot instantiate: {exc!r}"
-        return result
-    if not temps:
-        result.status, result.error = "untested", "no well-typed instantiation of the left side was found"
+    temps = _templates_or_report(rule, result, start)
+    if temps is None:
         return result
     evaluator = Evaluator(rule)
     m = MpMath() if fast_math else MpMath(exp_limit=WIDE_EXP_LIMIT)
