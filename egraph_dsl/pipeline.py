@@ -6,6 +6,7 @@ models, ``backends``); those packages are imported here lazily, inside functions
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from .engine.report import RunReport
 from .errors import ExtractionFailedError, OptionError
 from .program import Program
 from .registry import Registry, RuleSet, RulesetSpec, combine, default_registry
+from .rules import Rule
 from .term import Term
 
 
@@ -59,10 +61,25 @@ def resolve_rulesets(spec: RulesetSpec | None, registry: Registry | None = None)
 
 
 def _check_user_rules(registry: Registry, spec: RulesetSpec) -> None:
-    """Property-test, once, the rules of rulesets the library does not ship (proofs/first_use.py)."""
+    """Property-test, once, the rules of rulesets the library does not ship (proofs/first_use.py).
+
+    The checker (hypothesis, mpmath: a quarter of a second to import) loads only when a selection
+    holds a rule the library does not ship.
+    """
+    parts = registry.parts(spec)
+    shipped = _shipped_rules()
+    if all(rule in shipped for rs in parts for rule in rs.rules):
+        return
     from proofs.first_use import check_first_use
 
-    check_first_use(registry.parts(spec), registry)
+    check_first_use(parts, registry)
+
+
+@functools.cache
+def _shipped_rules() -> frozenset[Rule]:
+    import rulesets
+
+    return frozenset(rule for rs in rulesets.SHIPPED for rule in rs.rules)
 
 
 def _ensure_shipped_rulesets() -> None:
