@@ -7,6 +7,7 @@ Public API::
     fast = extract.greedy_dag(model)                 # shared subterms counted once
     best = extract.extract(model, method="ilp", time_limit=20)   # exact, with proven bound
     best.cost, best.lower_bound, best.optimal, best.choices      # verified Extraction
+    best.stop_reason, best.fallback                  # optimal / time-limit / node-limit / ...
     extract.verify(model, best)                      # recomputes and checks the DAG cost
     priced = model.with_costs(vector)                # plug in any cost model
     extract.top_k(model, 5)                          # 5 cheapest distinct extractions
@@ -15,12 +16,13 @@ Public API::
 from .api import DEFAULT_TIME_LIMIT, METHODS, extract
 from .cost import CostModel, NodeCost, OpCount, dag_cost, price, tree_cost
 from .errors import (
+    CostOverflowError,
     ExtractionError,
     InvalidExtractionError,
     MalformedEGraphError,
     NoFiniteExtractionError,
 )
-from .extraction import Extraction
+from .extraction import STOP_REASONS, Extraction
 from .greedy import greedy_dag, greedy_tree
 from .ilp import ilp
 from .model import EGraphModel
@@ -29,7 +31,7 @@ from .topk import top_k
 from .verify import verify
 
 __all__ = [
-    "DEFAULT_TIME_LIMIT", "METHODS", "CostModel", "EGraphModel", "Extraction",
+    "DEFAULT_TIME_LIMIT", "METHODS", "STOP_REASONS", "CostModel", "CostOverflowError", "EGraphModel", "Extraction",
     "ExtractionError", "InvalidExtractionError", "MalformedEGraphError", "NoFiniteExtractionError",
     "NodeCost", "OpCount", "dag_cost", "dumps", "extract", "from_dict", "greedy_dag",
     "greedy_tree", "ilp", "load", "loads", "price", "save", "to_dict", "top_k", "tree_cost",

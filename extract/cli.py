@@ -1,8 +1,9 @@
 """``egraph-dsl extract FILE [--method ...] [--time-limit S] [--json]``.
 
 With ``--json`` prints exactly one JSON object ``{"cost", "lower_bound", "optimal",
-"choices", "seconds"}`` (ids as in the file); otherwise a short readable summary.
-Errors go to stderr with exit status 2.
+"stop_reason", "fallback", "stop_detail", "method", "choices", "seconds"}`` (ids as in the
+file); otherwise a short readable summary. The ILP time limit covers the whole command:
+loading counts against it. Errors go to stderr, one line, with exit status 2.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from .serialize_io import load
 
 __all__ = ["add_arguments", "main", "run"]
 
+_OUTPUT_RESERVE = 0.05  # seconds kept back from the ILP for writing the answer
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``extract`` subcommand's arguments to ``parser``."""
@@ -26,6 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="extractor (default: ilp, warm-started from greedy)")
     parser.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, metavar="S",
                         help=f"ILP time limit in seconds (default {DEFAULT_TIME_LIMIT:g})")
+    parser.add_argument("--node-limit", type=int, default=None, metavar="N",
+                        help="ILP branch-and-bound node limit (HiGHS only)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -35,10 +40,18 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.time_limit is not None and not args.time_limit > 0:
             raise ExtractionError(f"--time-limit must be positive, got {args.time_limit}")
+        node_limit = getattr(args, "node_limit", None)
+        if node_limit is not None and node_limit < 0:
+            raise ExtractionError(f"--node-limit must be >= 0, got {node_limit}")
         model = load(args.file)
-        result = extract(model, args.method, time_limit=args.time_limit)
+        left = args.time_limit - (time.perf_counter() - start) - _OUTPUT_RESERVE
+        result = extract(model, args.method, time_limit=max(left, 0.0), node_limit=node_limit)
     except (ExtractionError, OSError) as exc:
         print(f"egraph-dsl extract: error: {exc}", file=sys.stderr)
+        return 2
+    except RecursionError:  # a safety net: the loader turns deep nesting into an error itself
+        print(f"egraph-dsl extract: error: {args.file} is nested too deeply to process",
+              file=sys.stderr)
         return 2
     seconds = time.perf_counter() - start
     if args.json:
@@ -55,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"cost:        {result.cost:.10g}  (DAG cost, {len(result.choices)} classes chosen)")
         print(f"lower bound: {bound}{gap}")
         print(f"optimal:     {'yes (proven)' if result.optimal else 'not proven'}")
+        why = result.stop_reason + (f" -> {result.fallback}" if result.fallback else "")
+        print(f"stopped:     {why}{f' ({result.stop_detail})' if result.stop_detail else ''}")
         print(f"seconds:     {seconds:.3f}")
     return 0
 

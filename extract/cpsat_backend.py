@@ -67,6 +67,8 @@ def solve_cpsat(model: EGraphModel, form: Formulation, start: list[float] | None
     rounding = 0.0 if scale == 1 else 0.5 * len(costs) / scale
     bound = solver.best_objective_bound / scale - rounding
     proven = status == cp_model.OPTIMAL and scale == 1
+    # CP-SAT stops without proof (FEASIBLE / UNKNOWN) only at its time limit here
+    limit = "time-limit" if status in (cp_model.FEASIBLE, cp_model.UNKNOWN) else None
     return SolverResult(values=values, bound=bound if math.isfinite(bound) else None,
                         status=solver.status_name(status), proven_optimal=proven,
-                        start_accepted=None)
+                        start_accepted=None, limit=limit)

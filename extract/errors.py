@@ -7,6 +7,7 @@ Messages name the node or class involved and say what to do about it.
 from __future__ import annotations
 
 __all__ = [
+    "CostOverflowError",
     "ExtractionError",
     "InvalidExtractionError",
     "MalformedEGraphError",
@@ -24,6 +25,16 @@ class MalformedEGraphError(ExtractionError):
 
 class NoFiniteExtractionError(ExtractionError):
     """A root e-class has no acyclic derivation (every term for it is infinite)."""
+
+
+class CostOverflowError(NoFiniteExtractionError):
+    """Every extraction's cost overflows the float range (finite node costs, infinite sum)."""
+
+
+def overflow_message(what: str) -> str:
+    """The one message for costs whose sum exceeds the float range, naming ``what`` overflows."""
+    return (f"{what} overflows the float range (about 1.8e308) although every node cost is "
+            "finite; scale the costs down")
 
 
 class InvalidExtractionError(ExtractionError):

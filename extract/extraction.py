@@ -9,7 +9,13 @@ from typing import Any
 
 from .model import EGraphModel
 
-__all__ = ["Extraction", "choices_from_dict", "choices_to_dict"]
+__all__ = ["STOP_REASONS", "Extraction", "choices_from_dict", "choices_to_dict"]
+
+#: Why an extractor stopped: ``optimal`` (proven), ``time-limit`` / ``node-limit`` (best answer
+#: when the limit hit), ``fallback`` (the exact search failed, e.g. an infeasible formulation,
+#: and the answer of the extractor named in ``Extraction.fallback`` is returned), ``greedy``
+#: (a heuristic, no proof attempted).
+STOP_REASONS = ("optimal", "time-limit", "node-limit", "fallback", "greedy")
 
 
 @dataclass(frozen=True)
@@ -19,7 +25,9 @@ class Extraction:
     ``choices`` maps each e-class reachable from the roots (through the chosen nodes) to its
     chosen node id. ``cost`` is the DAG cost (each distinct chosen node counted once).
     ``lower_bound`` is a proven bound on the optimal DAG cost (``None`` if unknown) and
-    ``optimal`` is true only when the cost is proven optimal.
+    ``optimal`` is true only when the cost is proven optimal. ``stop_reason`` (one of
+    :data:`STOP_REASONS`) says why the extractor stopped; with ``fallback`` it names the
+    extractor whose answer was returned instead, and ``stop_detail`` says what failed.
     """
 
     choices: Mapping[str, str]
@@ -29,6 +37,13 @@ class Extraction:
     seconds: float
     method: str
     stats: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    stop_reason: str = "greedy"
+    fallback: str | None = None
+    stop_detail: str = ""
+
+    def __post_init__(self) -> None:
+        if self.stop_reason not in STOP_REASONS:
+            raise ValueError(f"stop_reason {self.stop_reason!r} is not one of {STOP_REASONS}")
 
     @property
     def gap(self) -> float | None:
@@ -36,8 +51,10 @@ class Extraction:
         return None if self.lower_bound is None else self.cost - self.lower_bound
 
     def to_json(self) -> dict[str, Any]:
-        """The CLI's JSON object: cost, lower_bound, optimal, choices, seconds."""
+        """The CLI's JSON object: cost, lower_bound, optimal, stop reason, choices, seconds."""
         return {"cost": self.cost, "lower_bound": self.lower_bound, "optimal": self.optimal,
+                "stop_reason": self.stop_reason, "fallback": self.fallback,
+                "stop_detail": self.stop_detail, "method": self.method,
                 "choices": dict(self.choices), "seconds": self.seconds}
 
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .errors import NoFiniteExtractionError
+from .errors import CostOverflowError, NoFiniteExtractionError, overflow_message
 from .extraction import Extraction
 from .graph import chosen_order, derivable, usable_nodes
 from .model import EGraphModel
@@ -81,7 +81,8 @@ def _tree_choice_sweeps(model: EGraphModel, usable: Sequence[bool], max_sweeps: 
     choice = np.full(n_classes, -1, dtype=np.int64)
     for _ in range(max_sweeps):
         if len(child_classes):
-            vals = costs + np.bincount(owner, weights=best[child_classes], minlength=n)
+            with np.errstate(over="ignore", invalid="ignore"):  # overflow: inf, never chosen
+                vals = costs + np.bincount(owner, weights=best[child_classes], minlength=n)
         else:
             vals = costs
         ranked = vals[order]
@@ -393,10 +394,22 @@ def _dag_cost(model: EGraphModel, choice: Sequence[int]) -> float:
     return verify_choice(model, choice)[0]
 
 
-def _check_roots_chosen(model: EGraphModel, choice: Sequence[int]) -> None:
-    """Raise :class:`NoFiniteExtractionError` for a root the bottom-up pass could not settle."""
+def _check_roots_chosen(model: EGraphModel, choice: Sequence[int], usable: Sequence[bool]
+                        ) -> None:
+    """Raise :class:`NoFiniteExtractionError` for a root the bottom-up pass could not settle.
+
+    A root with a derivation that still got no finite cost has costs whose sum overflows:
+    that is :class:`CostOverflowError`, not a cycle.
+    """
+    class_ok: list[bool] | None = None
     for root in model.roots.tolist():
         if choice[root] < 0:
+            if class_ok is None:
+                class_ok, _ = derivable(model, usable)
+            if class_ok[root]:
+                raise CostOverflowError(overflow_message(
+                    f"the cheapest term for root e-class {model.class_ids[root]!r} costs more "
+                    "than any float: its cost"))
             raise NoFiniteExtractionError(
                 f"root e-class {model.class_ids[root]!r} has no finite extraction: every node "
                 "of it depends on itself through a cycle (or on subsumed/infinite-cost nodes); "
@@ -412,7 +425,7 @@ def _greedy_pair(model: EGraphModel, usable: Sequence[bool], improve_result: boo
     unchosen means no finite extraction exists.
     """
     tree, best = tree_choice(model, usable)
-    _check_roots_chosen(model, tree)
+    _check_roots_chosen(model, tree, usable)
     dag = dag_choice(model, usable)
     if chosen_order(model, dag) is None:  # cannot happen (children settle first); be safe
         dag = list(tree)
@@ -440,7 +453,7 @@ def greedy_tree(model: EGraphModel, *, improve_result: bool = False) -> Extracti
     start = time.perf_counter()
     usable = usable_nodes(model)
     choice, best = tree_choice(model, usable)
-    _check_roots_chosen(model, choice)
+    _check_roots_chosen(model, choice, usable)
     if improve_result:
         choice = improve(model, choice, usable)
     tree_cost = sum(best[r] for r in set(model.roots.tolist()))

@@ -16,13 +16,17 @@ __all__ = ["SolverResult", "solve_highs"]
 
 @dataclass(frozen=True)
 class SolverResult:
-    """What a MIP backend hands back: values (or None), dual bound, status, proven flag."""
+    """What a MIP backend hands back: values (or None), dual bound, status, proven flag.
+
+    ``limit`` is ``"time-limit"`` or ``"node-limit"`` when the solver stopped at that limit.
+    """
 
     values: list[float] | None
     bound: float | None
     status: str
     proven_optimal: bool
     start_accepted: bool | None = None
+    limit: str | None = None
 
 
 def _new_highs() -> Any:
@@ -47,8 +51,8 @@ def _new_highs() -> Any:
 
 
 def solve_highs(form: Formulation, start: list[float] | None, time_limit: float,
-                seed: int = 0) -> SolverResult:
-    """Run HiGHS on ``form`` with ``start`` as the incumbent."""
+                seed: int = 0, node_limit: int | None = None) -> SolverResult:
+    """Run HiGHS on ``form`` with ``start`` as the incumbent (at most ``node_limit`` B&B nodes)."""
     import highspy
 
     h = _new_highs()
@@ -57,6 +61,8 @@ def solve_highs(form: Formulation, start: list[float] | None, time_limit: float,
     h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("mip_abs_gap", 1e-9)
+    if node_limit is not None:
+        h.setOptionValue("mip_max_nodes", int(node_limit))
     rows = form.rows + form.level_rows()
     lp = highspy.HighsLp()
     lp.num_col_ = form.num_cols
@@ -91,7 +97,11 @@ def solve_highs(form: Formulation, start: list[float] | None, time_limit: float,
     if info.primal_solution_status == 2:  # kSolutionStatusFeasible
         values = list(h.getSolution().col_value)
     bound = float(info.mip_dual_bound)
-    proven = status == highspy.HighsModelStatus.kOptimal
+    statuses = highspy.HighsModelStatus
+    proven = status == statuses.kOptimal
+    limit = ("time-limit" if status == statuses.kTimeLimit else
+             "node-limit" if status in (statuses.kSolutionLimit, statuses.kIterationLimit)
+             else None)
     return SolverResult(values=values, bound=bound if np.isfinite(bound) else None,
                         status=h.modelStatusToString(status), proven_optimal=proven,
-                        start_accepted=accepted)
+                        start_accepted=accepted, limit=limit)

@@ -53,25 +53,63 @@ def _closed(cost: float, bound: float | None) -> bool:
     return bound is not None and cost - bound <= 1e-6 * max(1.0, abs(cost))
 
 
+def _stop(result: SolverResult | None, optimal: bool, past_deadline: bool) -> str:
+    if optimal:
+        return "optimal"
+    if result is not None and result.limit is not None:
+        return result.limit
+    return "time-limit" if past_deadline else "fallback"
+
+
 def ilp(model: EGraphModel, *, time_limit: float = 20.0, backend: str = "highs",
-        seed: int = 0) -> Extraction:
-    """Optimal DAG extraction within ``time_limit`` seconds (see module docstring)."""
+        seed: int = 0, node_limit: int | None = None) -> Extraction:
+    """Optimal DAG extraction within ``time_limit`` seconds (see module docstring).
+
+    The time limit covers the whole call (greedy, pruning, formulation, solver); when it is
+    spent before the solver starts, the improved greedy answer is returned with stop reason
+    ``time-limit``. ``node_limit`` caps HiGHS's branch-and-bound nodes.
+    """
     start_time = time.perf_counter()
+    deadline = start_time + time_limit
     if backend not in BACKENDS:
         raise ValueError(f"unknown ILP backend {backend!r}; choose one of {BACKENDS}")
+    if node_limit is not None and backend != "highs":
+        raise ValueError("node_limit is a HiGHS option; use backend='highs'")
+    method = f"ilp-{backend}"
     usable = usable_nodes(model)
     greedy, greedy_name = best_greedy_choice(model, usable)
+    stats: dict[str, object] = {"greedy": greedy_name}
+    if time.perf_counter() >= deadline:  # greedy used up the time: skip pruning and the solver
+        stats["status"] = "time limit spent before the solver started"
+        stats["stop_reason"] = "time-limit"
+        return build_extraction(model, greedy, method=method, seconds=time.perf_counter()
+                                - start_time, stats=stats, stop_reason="time-limit",
+                                stop_detail="time limit spent in greedy, before the solver")
     pruned = prune(model)
     incumbent = _project(model, greedy, pruned)
     inc_cost, inc_order = verify_choice(model, incumbent)
-    stats: dict[str, object] = {"greedy": greedy_name, "greedy_cost": inc_cost,
-                                "ilp_nodes": sum(len(v) for v in pruned.members.values()),
-                                "ilp_classes": len(pruned.classes)}
+    stats.update({"greedy_cost": inc_cost,
+                  "ilp_nodes": sum(len(v) for v in pruned.members.values()),
+                  "ilp_classes": len(pruned.classes)})
+
+    def finish(choice: list[int], bound: float | None, optimal: bool,
+               result: SolverResult | None, source: str) -> Extraction:
+        now = time.perf_counter()
+        reason = _stop(result, optimal, now >= deadline - 0.05)
+        fallback = None
+        detail = "" if result is None else f"solver status: {result.status}"
+        if reason == "fallback":
+            fallback = greedy_name if source == "incumbent" else f"{method} (unproven)"
+        elif reason == "time-limit" and result is None:
+            detail = "time limit spent before the solver started"
+        stats["stop_reason"] = reason
+        return build_extraction(model, choice, method=method, lower_bound=bound,
+                                optimal=optimal, seconds=now - start_time, stats=stats,
+                                stop_reason=reason, fallback=fallback, stop_detail=detail)
+
     if all(len(pruned.members[c]) == 1 for c in pruned.classes):
         stats["status"] = "unique extraction after pruning"
-        return build_extraction(model, incumbent, method=f"ilp-{backend}", lower_bound=inc_cost,
-                                optimal=True, seconds=time.perf_counter() - start_time,
-                                stats=stats)
+        return finish(incumbent, inc_cost, True, None, "incumbent")
     combinatorial: float | None = None
     if pruned.nonnegative:
         # a combinatorial bound (dearest-child recursion), then drop the nodes that cannot
@@ -81,9 +119,10 @@ def ilp(model: EGraphModel, *, time_limit: float = 20.0, backend: str = "highs",
         stats["combinatorial_bound"] = combinatorial
         if _closed(inc_cost, combinatorial):
             stats["status"] = "greedy meets the combinatorial bound"
-            return build_extraction(model, incumbent, method=f"ilp-{backend}",
-                                    lower_bound=combinatorial, optimal=True,
-                                    seconds=time.perf_counter() - start_time, stats=stats)
+            return finish(incumbent, combinatorial, True, None, "incumbent")
+        if time.perf_counter() >= deadline:
+            stats["status"] = "time limit spent before the solver started"
+            return finish(incumbent, combinatorial, False, None, "incumbent")
         pruned, dropped = prune_by_incumbent(model, pruned, inc_cost, lb)
         stats["incumbent_pruned"] = dropped
         stats["ilp_nodes"] = sum(len(v) for v in pruned.members.values())
@@ -91,10 +130,13 @@ def ilp(model: EGraphModel, *, time_limit: float = 20.0, backend: str = "highs",
     form = formulate(model, pruned)
     stats["largest_scc"] = max(form.scc_size.values(), default=0)
     start = incumbent_vector(model, form, incumbent, inc_order)
-    remaining = time_limit - (time.perf_counter() - start_time)
+    remaining = deadline - time.perf_counter()
+    if remaining <= 0.05:
+        stats["status"] = "time limit spent before the solver started"
+        return finish(incumbent, combinatorial, False, None, "incumbent")
     result: SolverResult
     if backend == "highs":
-        result = solve_highs(form, start, remaining, seed=seed)
+        result = solve_highs(form, start, remaining, seed=seed, node_limit=node_limit)
     else:
         from .cpsat_backend import solve_cpsat
 
@@ -118,6 +160,4 @@ def ilp(model: EGraphModel, *, time_limit: float = 20.0, backend: str = "highs",
         bound = combinatorial
     optimal = (result.proven_optimal and bound is not None and best_cost - bound
                <= 1e-6 * max(1.0, abs(best_cost))) or _closed(best_cost, bound)
-    return build_extraction(model, best, method=f"ilp-{backend}", lower_bound=bound,
-                            optimal=optimal, seconds=time.perf_counter() - start_time,
-                            stats=stats)
+    return finish(best, bound, optimal, result, source)

@@ -3,12 +3,15 @@
 Format: ``{"nodes": {id: {"op", "children": [node ids], "eclass", "cost"?, "subsumed"?}},
 "root_eclasses": [class ids], "class_data"?: {class id: {...}}}``. A child names a node and
 stands for that node's e-class. A missing cost defaults to 1.0, as in egraph-serialize.
+Files are UTF-8 JSON, optionally gzipped (``.json.gz``, recognised by its magic number).
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
+import zlib
 from collections.abc import Mapping
 from itertools import chain
 from pathlib import Path
@@ -24,9 +27,12 @@ __all__ = ["dumps", "from_dict", "load", "loads", "save", "to_dict"]
 _KNOWN_TOP = ("nodes", "root_eclasses", "class_data")
 
 
-def load(source: str | os.PathLike[str] | IO[str], *, allow_negative: bool = True
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def load(source: str | os.PathLike[str] | IO[str] | IO[bytes], *, allow_negative: bool = True
          ) -> EGraphModel:
-    """Load an e-graph from a JSON file path or an open text file."""
+    """Load an e-graph from a JSON file path (``.json`` or gzipped ``.json.gz``) or open file."""
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         try:
@@ -38,14 +44,50 @@ def load(source: str | os.PathLike[str] | IO[str], *, allow_negative: bool = Tru
     return loads(source.read(), allow_negative=allow_negative)
 
 
+def _decode(raw: bytes, name: str) -> str:
+    """UTF-8 text of ``raw``, gunzipped first when it starts with the gzip magic number."""
+    if raw[:2] == _GZIP_MAGIC:
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise MalformedEGraphError(f"{name} looks gzipped but cannot be unpacked: {exc}"
+                                       ) from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise MalformedEGraphError(
+            f"{name} is not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+            "an e-graph file must be UTF-8 JSON (optionally gzipped): re-encode it as UTF-8"
+        ) from None
+
+
 def loads(text: str | bytes, *, allow_negative: bool = True, name: str = "<string>"
           ) -> EGraphModel:
-    """Load an e-graph from JSON text."""
+    """Load an e-graph from JSON text (``bytes`` must be UTF-8, optionally gzipped)."""
+    if isinstance(text, (bytes, bytearray)):
+        text = _decode(bytes(text), name)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise MalformedEGraphError(f"{name} is not valid JSON: {exc}") from exc
-    return from_dict(data, allow_negative=allow_negative)
+        raise MalformedEGraphError(f"{name} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise MalformedEGraphError(
+            f"{name} nests JSON arrays/objects too deeply to parse; an egraph-serialize "
+            "document needs only 4 levels") from None
+    try:
+        return from_dict(data, allow_negative=allow_negative)
+    except MalformedEGraphError as exc:
+        if name == "<string>":
+            raise
+        raise MalformedEGraphError(f"{name}: {exc}") from None
+
+
+def _show(value: Any) -> str:
+    """A value as JSON spells it (``null``, ``"false"``), for error messages."""
+    try:
+        return json.dumps(value)[:60]
+    except (TypeError, ValueError):
+        return repr(value)[:60]
 
 
 def _cost(node_id: str, value: Any) -> float:
@@ -78,14 +120,21 @@ def _columns_fast(node_ids: list[str], values: list[Any]) -> dict[str, Any]:
     except KeyError:
         raise _SlowPathError from None
     if n and set(map(type, eclasses)) != {str}:
+        if not set(map(type, eclasses)) <= {str, int}:
+            raise _SlowPathError
         eclasses = list(map(str, eclasses))
-    ops = [v.get("op", "") for v in values]
+    try:
+        ops = [v["op"] for v in values]
+    except KeyError:
+        raise _SlowPathError from None
     if n and set(map(type, ops)) != {str}:
-        ops = list(map(str, ops))
+        raise _SlowPathError
     raw_costs = [v.get("cost", 1.0) for v in values]
     if n and not set(map(type, raw_costs)) <= {float, int}:
         raise _SlowPathError
     subsumed_raw = [v.get("subsumed", False) for v in values]
+    if n and not set(map(type, subsumed_raw)) <= {bool}:
+        raise _SlowPathError
     kids = [v.get("children", ()) for v in values]
     if n and not set(map(type, kids)) <= {list, tuple}:
         raise _SlowPathError
@@ -128,16 +177,28 @@ def _columns_checked(node_ids: list[str], nodes: Mapping[str, Any]) -> dict[str,
         except KeyError:
             raise MalformedEGraphError(
                 f"node {nid!r} has no 'eclass'; every node must name its e-class") from None
+        if isinstance(eclass, bool) or not isinstance(eclass, (str, int)):
+            raise MalformedEGraphError(
+                f"node {nid!r} has 'eclass' {_show(eclass)}; an e-class id must be a string")
         eclass = str(eclass)
         cls = class_index.get(eclass)
         if cls is None:
             cls = class_index[eclass] = len(class_ids)
             class_ids.append(eclass)
         node_class.append(cls)
-        ops.append(str(node.get("op", "")))
+        op = node.get("op")
+        if not isinstance(op, str):
+            what = "no 'op'" if op is None else f"'op' {_show(op)}, which is not a string"
+            raise MalformedEGraphError(
+                f"node {nid!r} has {what}; every node needs its operator name as a string")
+        ops.append(op)
         cost = node.get("cost", 1.0)
         costs.append(cost if type(cost) is float else _cost(nid, cost))
-        subsumed.append(bool(node.get("subsumed", False)))
+        flag = node.get("subsumed", False)
+        if not isinstance(flag, bool):
+            raise MalformedEGraphError(
+                f"node {nid!r} has 'subsumed' {_show(flag)}; it must be JSON true or false")
+        subsumed.append(flag)
         kids = node.get("children", ())
         try:
             children.append([index[k] for k in kids])
@@ -178,6 +239,9 @@ def from_dict(data: Mapping[str, Any], *, allow_negative: bool = True) -> EGraph
         raise MalformedEGraphError("'root_eclasses' must be a list of e-class ids")
     roots: list[int] = []
     for root in roots_raw:
+        if isinstance(root, bool) or not isinstance(root, (str, int)):
+            raise MalformedEGraphError(
+                f"'root_eclasses' holds {_show(root)}; an e-class id must be a string")
         cls = class_index.get(str(root))
         if cls is None:
             raise MalformedEGraphError(
@@ -192,7 +256,13 @@ def from_dict(data: Mapping[str, Any], *, allow_negative: bool = True) -> EGraph
         raise MalformedEGraphError(
             f"node {node_ids[int(nan[0])]!r} has a NaN cost; give it a number "
             "(use a large finite cost or 'inf' to forbid it)")
-    class_data = data.get("class_data") or {}
+    class_data = data.get("class_data")
+    if class_data is None:
+        class_data = {}
+    elif not isinstance(class_data, Mapping):
+        raise MalformedEGraphError(
+            f"'class_data' is a {type(class_data).__name__}; it must be an object "
+            "mapping e-class ids to their data")
     extra = {k: v for k, v in data.items() if k not in _KNOWN_TOP}
     return EGraphModel.build(
         node_ids=node_ids, ops=cols["ops"], node_class=cols["node_class"], costs=costs,

@@ -63,6 +63,7 @@ def top_k(model: EGraphModel, k: int, root: int | str | None = None, *,
     while heap and len(out) < k:
         _, _, choice, proven, on, off = heapq.heappop(heap)
         out.append(build_extraction(model, choice, method="top-k", optimal=proven,
+                                    stop_reason="optimal" if proven else "time-limit",
                                     seconds=time.perf_counter() - start))
         order = chosen_order(model, choice)
         assert order is not None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from .errors import InvalidExtractionError
+from .errors import CostOverflowError, InvalidExtractionError, overflow_message
 from .extraction import Extraction, choices_from_dict
 from .model import EGraphModel
 
@@ -71,7 +71,12 @@ def verify_choice(model: EGraphModel, choice: Sequence[int]) -> tuple[float, lis
                 state[cls] = 2
                 post.append(cls)
     post.reverse()
-    total = math.fsum(costs[choice[c]] for c in post)
+    try:
+        total = math.fsum(costs[choice[c]] for c in post)
+    except OverflowError:
+        total = math.inf
+    if total in (math.inf, -math.inf):
+        raise CostOverflowError(overflow_message("the DAG cost of the extraction"))
     return total, post
 
 
@@ -98,7 +103,8 @@ def verify(model: EGraphModel, result: Extraction | Mapping[str, str] | Sequence
 
 def build_extraction(model: EGraphModel, choice: Sequence[int], *, method: str, seconds: float,
                      lower_bound: float | None = None, optimal: bool = False,
-                     stats: Mapping[str, object] | None = None) -> Extraction:
+                     stats: Mapping[str, object] | None = None, stop_reason: str = "greedy",
+                     fallback: str | None = None, stop_detail: str = "") -> Extraction:
     """Verify ``choice`` and package it as an :class:`Extraction` (reachable classes only).
 
     The lower bound is clamped so it never exceeds the cost; an invalid choice raises.
@@ -116,4 +122,5 @@ def build_extraction(model: EGraphModel, choice: Sequence[int], *, method: str, 
     return Extraction(choices=MappingProxyType(choices_to_dict(model, choice, order)),
                       cost=total, lower_bound=lower_bound, optimal=optimal,
                       seconds=seconds, method=method,
-                      stats=MappingProxyType(dict(stats or {})))
+                      stats=MappingProxyType(dict(stats or {})), stop_reason=stop_reason,
+                      fallback=fallback, stop_detail=stop_detail)

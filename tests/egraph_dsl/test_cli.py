@@ -44,7 +44,9 @@ def test_check_rules_on_a_user_file(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_extract_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["extract", str(SAMPLE), "--method", "greedy-dag", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result) == {"cost", "lower_bound", "optimal", "choices", "seconds"} and result["cost"] == 13
+    assert set(result) == {"cost", "lower_bound", "optimal", "choices", "seconds", "method", "stop_reason",
+                           "fallback", "stop_detail"} and result["cost"] == 13
+    assert result["method"] == "greedy-dag" and result["stop_reason"] == "greedy"  # no proof from a heuristic
 
 
 def test_demo_shows_naive_nan_and_finite_optimized_values() -> None:

@@ -18,7 +18,8 @@ def test_json_output_shape(method: str, capsys: Any) -> None:
     assert main([str(EGG), "--method", method, "--time-limit", "10", "--json"]) == 0
     out = capsys.readouterr().out
     payload = json.loads(out)  # exactly one JSON object, nothing else on stdout
-    assert set(payload) == {"cost", "lower_bound", "optimal", "choices", "seconds"}
+    assert set(payload) == {"cost", "lower_bound", "optimal", "stop_reason", "fallback",
+                            "stop_detail", "method", "choices", "seconds"}
     assert isinstance(payload["cost"], float) and isinstance(payload["optimal"], bool)
     assert payload["lower_bound"] is None or payload["lower_bound"] <= payload["cost"]
     assert verify(load(EGG), payload["choices"]) == payload["cost"]

@@ -140,3 +140,23 @@ def test_combinatorial_bound_and_incumbent_pruning_are_exact(model: EGraphModel)
         assert set(model.roots.tolist()) <= set(kept.classes)
     result = ilp(model, time_limit=5)
     assert result.cost == pytest.approx(best) and result.optimal
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_never_gives_up_where_a_plain_ilp_proves_the_optimum(seed: int) -> None:
+    # issue 17: early returns, worse than the optimum and unproven, well before the limit;
+    # ours must match a plain HiGHS ILP (no pruning, bounds or warm start) and prove it too
+    from extract_helpers import plain_ilp, random_cyclic
+
+    model = random_cyclic(seed, 60, back=0.3 + 0.3 * (seed % 2), low=-2 if seed % 3 == 0 else 1,
+                          floats=seed % 2 == 0)
+    try:
+        result = ilp(model, time_limit=10)
+    except NoFiniteExtractionError:
+        return
+    reference, proven = plain_ilp(model, time_limit=10)
+    assert reference is not None
+    assert result.cost <= reference + 1e-9
+    if proven:
+        assert result.optimal and result.stop_reason == "optimal"
+        assert result.cost == pytest.approx(reference)

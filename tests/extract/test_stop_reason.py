@@ -1,0 +1,79 @@
+"""Every extraction says why it stopped (Python result and ``extract --json``)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from extract_helpers import DATA, synthetic_document
+
+from extract import STOP_REASONS, EGraphModel, greedy_dag, greedy_tree, ilp, load, to_dict
+from extract.cli import main
+from extract.highs_backend import SolverResult
+
+ROVER = DATA / "rover__fir_8_tap_5iteration_egraph.json"  # not provable within seconds
+
+
+def cli_json(*args: str, capsys: Any) -> dict[str, Any]:
+    assert main([*args, "--json"]) == 0
+    payload: dict[str, Any] = json.loads(capsys.readouterr().out)
+    assert payload["stop_reason"] in STOP_REASONS
+    return payload
+
+
+def test_optimal(shared: EGraphModel, tmp_path: Path, capsys: Any) -> None:
+    result = ilp(shared, time_limit=5)
+    assert result.stop_reason == "optimal" and result.optimal and result.fallback is None
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps(to_dict(shared)))
+    assert cli_json(str(path), "--method", "ilp", capsys=capsys)["stop_reason"] == "optimal"
+
+
+def test_time_limit(capsys: Any) -> None:
+    result = ilp(load(ROVER), time_limit=1)
+    assert result.stop_reason == "time-limit" and not result.optimal
+    payload = cli_json(str(ROVER), "--time-limit", "1.5", capsys=capsys)
+    assert payload["stop_reason"] == "time-limit" and payload["optimal"] is False
+
+
+def test_node_limit(capsys: Any) -> None:
+    result = ilp(load(ROVER), time_limit=10, node_limit=0)
+    assert result.stop_reason == "node-limit" and not result.optimal
+    payload = cli_json(str(ROVER), "--node-limit", "0", capsys=capsys)
+    assert payload["stop_reason"] == "node-limit"
+
+
+def test_infeasible_formulation_falls_back_and_names_the_fallback(
+        shared: EGraphModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    def infeasible(*_: Any, **__: Any) -> SolverResult:
+        return SolverResult(values=None, bound=None, status="Infeasible", proven_optimal=False)
+
+    monkeypatch.setattr(sys.modules["extract.ilp"], "solve_highs", infeasible)
+    result = ilp(shared, time_limit=5)
+    assert result.stop_reason == "fallback" and result.fallback == "greedy-dag"
+    assert "Infeasible" in result.stop_detail
+    assert result.cost == greedy_dag(shared).cost and not result.optimal
+    assert result.to_json()["fallback"] == "greedy-dag"
+
+
+@pytest.mark.parametrize("method", ["greedy-tree", "greedy-dag"])
+def test_greedy_claims_no_proof(method: str, shared: EGraphModel, capsys: Any) -> None:
+    extractor = greedy_tree if method == "greedy-tree" else greedy_dag
+    result = extractor(shared)
+    assert result.stop_reason == "greedy" and not result.optimal
+    egg = DATA / "egg__math_associate_adds.json"
+    assert cli_json(str(egg), "--method", method, capsys=capsys)["stop_reason"] == "greedy"
+
+
+def test_time_limit_holds_for_the_whole_command(tmp_path: Path, capsys: Any) -> None:
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(synthetic_document(20_000)))  # 60,000 nodes
+    start = time.perf_counter()
+    payload = cli_json(str(path), "--time-limit", "1", capsys=capsys)
+    wall = time.perf_counter() - start
+    assert payload["stop_reason"] in ("optimal", "time-limit")
+    assert wall < 1 + 3  # generous slack: catches a limit that does not hold, not a slow machine
