@@ -17,7 +17,7 @@ from .pattern import attr_var, op, parse, var, vars_
 from .program import Program, evaluate
 from .registry import Registry, RuleSet, default_registry, register
 from .rules import Claim, Rule, finite, matrix, nonnegative, nonzero, positive, rewrite, square, vector
-from .trace import ArraySpec, logsumexp, sigmoid, softplus, trace_function
+from .trace import ArraySpec, constant, logsumexp, sigmoid, softplus, trace_function
 
 __version__ = "0.1.0"
 
@@ -46,7 +46,7 @@ def trace(fn: Any, *example_args: Any) -> Program:
 
 __all__ = [
     "ArraySpec", "Claim", "EgraphDslError", "JitFunction", "Limits", "Program", "Registry", "Rule", "RuleSet",
-    "Session", "StopReason", "attr_var", "default_registry", "errors", "evaluate", "finite", "jit", "logsumexp",
+    "Session", "StopReason", "attr_var", "constant", "default_registry", "errors", "evaluate", "finite", "jit", "logsumexp",
     "matrix", "nonnegative", "nonzero", "op", "ops", "optimize", "parse", "positive", "register", "rewrite",
     "sigmoid", "softplus", "square", "trace", "trace_function", "var", "vars_", "vector",
 ]

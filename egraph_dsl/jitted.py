@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .captures import Watch, capture_key, watches
 from .engine.limits import Limits
 from .errors import BackendError, SignatureError
 from .pipeline import Optimized, check_extractor, optimize, resolve_cost_model
@@ -52,8 +53,11 @@ def scalars_as_numpy(key: tuple[Any, ...], args: tuple[Any, ...]) -> tuple[Any, 
     return tuple(_SCALAR_TYPES[k](a) if k in _SCALAR_TYPES else a for k, a in zip(key, args, strict=True))
 
 
-def make_guard(key: tuple[Any, ...], run: Callable[..., Any], fallback: Callable[..., Any]) -> Callable[..., Any]:
-    """A generated function that calls ``run`` when its arguments have signature ``key``.
+def make_guard(key: tuple[Any, ...], run: Callable[..., Any], fallback: Callable[..., Any],
+               watched: tuple[tuple[Callable[[], Any], Any], ...] = ()) -> Callable[..., Any]:
+    """A generated function that calls ``run`` when its arguments have signature ``key`` and
+    every watched binding (``(read, value)``, see :mod:`egraph_dsl.captures`) still holds the
+    value it was traced with (``read() is value``).
 
     The common case (same shapes and dtypes as last time) then costs a few identity and tuple
     comparisons instead of building and hashing a signature; anything else takes ``fallback``.
@@ -81,6 +85,9 @@ def make_guard(key: tuple[Any, ...], run: Callable[..., Any], fallback: Callable
         else:
             namespace[f"s{i}"], namespace[f"d{i}"] = k
             checks.append(f"type(a{i}) is ndarray and a{i}.dtype is d{i} and a{i}.shape == s{i}")
+    for k, (read, value) in enumerate(watched):
+        namespace[f"r{k}"], namespace[f"o{k}"] = read, value
+        checks.append(f"r{k}() is o{k}")
     source = (f"def guard({params}):\n    if {' and '.join(checks) or 'True'}:\n        return run({', '.join(passed)})\n"
               f"    return fallback({params})\n")
     exec(compile(source, "<jit guard>", "exec"), namespace)
@@ -100,6 +107,7 @@ class Compiled:
     backend: str = "numpy"
     backend_options: dict[str, Any] = field(default_factory=dict)
     arguments: tuple[Any, ...] = ()
+    captured: tuple[Any, ...] = ()  # the watched values it was traced with (kept alive: ids stay unique)
     _executable: Callable[..., Any] | None = None
 
     @property
@@ -173,9 +181,16 @@ class JitFunction:
             raise SignatureError(f"{self.name} was traced with {self._arity} arguments ({names}); "
                                  f"this call passes {len(args)}")
 
+    def _key(self, args: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[Watch, ...], tuple[Any, ...]]:
+        """The cache key of a call: the arguments' signature and the closed-over values now."""
+        found = watches(self.fn)
+        values_key, values = capture_key(found)
+        return (signature_of(args), values_key), found, values
+
     def specialize(self, *args: Any) -> Compiled:
-        """Trace, optimize and compile for the signature of ``args`` (cached)."""
-        key = signature_of(args)
+        """Trace, optimize and compile for the signature of ``args`` and the values the function
+        closes over (cached; rebinding a closed-over array or number traces again)."""
+        key, _found, values = self._key(args)
         hit = self._cache.get(key)
         if hit is not None:
             return hit
@@ -189,7 +204,7 @@ class JitFunction:
         plan_s = time.perf_counter() - t0
         timings = {"trace": trace_s, **optimized.timings, "plan": plan_s}
         shapes = tuple(tuple(getattr(a, "shape", ())) for a in args)
-        compiled = Compiled(optimized, plan, timings, self.backend, self.backend_options, shapes)
+        compiled = Compiled(optimized, plan, timings, self.backend, self.backend_options, shapes, values)
         self._cache[key] = compiled
         self._arity = len(args)  # fixed by the first call that traced, never by one that failed
         return compiled
@@ -201,11 +216,12 @@ class JitFunction:
 
     def _dispatch(self, *args: Any) -> Any:
         """The slow path: find (or build) the specialization, and guard the next calls for it."""
-        key = signature_of(args)
+        key, found, values = self._key(args)
         compiled = self._cache.get(key) or self.specialize(*args)
         self._last = compiled
-        self._guard = make_guard(key, compiled.executable, self._dispatch)
-        return compiled.executable(*scalars_as_numpy(key, args))
+        watched = tuple((w.read, v) for w, v in zip(found, values, strict=True))
+        self._guard = make_guard(key[0], compiled.executable, self._dispatch, watched)
+        return compiled.executable(*scalars_as_numpy(key[0], args))
 
     def lower(self, *args: Any) -> Compiled:
         """The compiled form for ``args`` (arrays or ArraySpec), without running it."""
@@ -217,7 +233,8 @@ class JitFunction:
 
     @property
     def signatures(self) -> list[tuple[Any, ...]]:
-        return list(self._cache)
+        """The argument signature of every specialization (one per closed-over values too)."""
+        return [key[0] for key in self._cache]
 
     def explain(self, *args: Any) -> str:
         """Program before and after, rules that fired, costs and time per stage (last call if no args)."""

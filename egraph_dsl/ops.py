@@ -22,6 +22,7 @@ from .errors import ShapeError
 
 Shape = tuple[int, ...]
 Axis = tuple[int, ...] | None
+Slices = tuple[tuple[int, int, int], ...]  # per axis: start, stop, step as slice.indices gives them
 
 
 class Kind(Enum):
@@ -115,6 +116,32 @@ def _square(xp: Any, x: Any) -> Any:
     return xp.square(x)
 
 
+def _slice(xp: Any, a: Any, slices: Slices) -> Any:
+    """``a[start:stop:step, ...]`` from normalized triples (a stop of -1 runs to the front)."""
+    return a[tuple(slice(s, None if e < 0 else e, st) for s, e, st in slices)]
+
+
+def _take(xp: Any, a: Any, indices: Any, dim: int) -> Any:
+    """np.take along ``dim``: negative indices count from the end, others out of range raise
+    IndexError (checked here for array namespaces whose take wraps instead, such as CuPy's)."""
+    if xp is not np and indices.size:
+        n = a.shape[dim]
+        if bool(((indices < -n) | (indices >= n)).any()):
+            raise IndexError(f"an index is out of bounds for axis {dim} with size {n}")
+    return xp.take(a, indices, axis=dim)
+
+
+def _index_check(xp: Any, indices: Any, shape: Shape) -> Any:
+    """Indices into an axis of size ``shape[0]`` with negatives counted from the end; IndexError,
+    as NumPy raises it, for any outside [-n, n)."""
+    n = shape[0]
+    bad = (indices < -n) | (indices >= n)
+    if indices.size and bool(bad.any()):
+        first = int(xp.asarray(indices)[bad].ravel()[0])
+        raise IndexError(f"index {first} is out of bounds for axis with size {n}")
+    return xp.where(indices < 0, indices + n, indices).astype(np.int64, copy=False)
+
+
 def _cast_like(xp: Any, x: Any, like: Any) -> Any:
     return x if getattr(like, "dtype", None) is None else x.astype(like.dtype, copy=False)
 
@@ -179,6 +206,17 @@ def _structural_real(fn: Callable[..., Any]) -> Callable[..., Any]:
     return real
 
 
+def _constant_real(m: Any, value: np.ndarray[Any, Any]) -> Any:
+    if value.dtype == np.bool_:
+        return np.asarray(value, dtype=object)
+    return np.asarray(np.frompyfunc(lambda v: m.const(float(v)), 1, 1)(value), dtype=object)
+
+
+def _take_real(m: Any, a: Any, indices: Any, dim: int) -> Any:
+    """Structural: the indices are concrete integers (a symbolic index has no semantics here)."""
+    return np.take(np.asarray(a, dtype=object), np.asarray(indices).astype(np.int64), axis=dim)
+
+
 def _matmul_real(a: Any, b: Any) -> Any:
     out = np.matmul(a, b)
     return out
@@ -220,6 +258,13 @@ _declare(OpSpec("input", "Var", Kind.LEAF, 0, lambda xp: None, attrs=("name",), 
 _declare(OpSpec("const", "Const", Kind.LEAF, 0, lambda xp, value: value, attrs=("value",),
                 c_expr="{value}", real=lambda m, value: m.const(value), flops_per_element=0.0,
                 notes="weak scalar: takes the dtype of the elementwise op it feeds"))
+
+# an array the traced function closed over (or passed to NumPy), by value at trace time; the
+# value lives outside the e-graph, which sees only its key (egraph_dsl/constants.py)
+_declare(OpSpec("array_const", "ArrayConst", Kind.LEAF, 0, lambda xp, array: xp.asarray(array.value),
+                attrs=("array",), flops_per_element=0.0, domain="all reals",
+                real=lambda m, array: _constant_real(m, array.value),
+                notes="a read-only snapshot; never written into, copied when returned"))
 
 _binary("add", "Add", lambda xp, a, b: xp.add(a, b), "({0} + {1})", lambda m, a, b: a + b, "+")
 _binary("sub", "Sub", lambda xp, a, b: xp.subtract(a, b), "({0} - {1})", lambda m, a, b: a - b, "-")
@@ -288,6 +333,16 @@ _declare(OpSpec("reshape", "Reshape", Kind.LAYOUT, 1, lambda xp, a, shape: xp.re
 _declare(OpSpec("broadcast_to", "BroadcastTo", Kind.LAYOUT, 1,
                 lambda xp, a, shape: xp.broadcast_to(a, shape), attrs=("shape",),
                 real=_structural_real(lambda a, shape: np.broadcast_to(a, shape)), view=True))
+_declare(OpSpec("slice", "Slice", Kind.LAYOUT, 1, _slice, attrs=("slices",),
+                real=_structural_real(lambda a, slices: _slice(np, a, slices)), view=True,
+                notes="basic indexing: start:stop:step on every axis (ints and None add a reshape)"))
+_declare(OpSpec("take", "Take", Kind.LAYOUT, 2, _take, attrs=("dim",), real=_take_real,
+                domain="every index in [-n, n) for the axis size n (else IndexError)",
+                notes="np.take(a, indices, axis=dim): a gather by an integer array, a copy"))
+_declare(OpSpec("index_check", "IndexCheck", Kind.LAYOUT, 1, _index_check, attrs=("shape",),
+                real=_structural_real(lambda i, shape: np.where(np.asarray(i) < 0, np.asarray(i) + shape[0], i)),
+                domain="every index in [-n, n) for n = shape[0] (else IndexError)",
+                notes="normalizes the indices of one axis of a multi-array gather (x[rows, cols])"))
 _declare(OpSpec("astype", "Astype", Kind.ELEMENTWISE, 1,
                 lambda xp, a, dtype: xp.asarray(a).astype(dtype), attrs=("dtype",),
                 c_expr="(({dtype}){0})", real=lambda m, a, dtype: np.asarray(a, dtype=object),
@@ -369,6 +424,25 @@ def matmul_shape(a: Shape, b: Shape) -> Shape:
     return out
 
 
+def slice_shape(shape: Shape, slices: Slices) -> Shape:
+    """Shape of ``a[start:stop:step, ...]`` for normalized triples, one per axis."""
+    if len(slices) != len(shape):
+        raise ShapeError(f"slice: {len(slices)} slices for an array of {len(shape)} dimensions")
+    out = []
+    for n, (start, stop, step) in zip(shape, slices, strict=True):
+        length = len(range(start, stop, step)) if step else 0
+        if not step or (length and not (0 <= start < n and -1 <= stop <= n)) or (not length and (start, stop, step) != (0, 0, 1)):
+            raise ShapeError(f"slice: {start}:{stop}:{step} is not normalized for an axis of size {n}")
+        out.append(length)
+    return tuple(out)
+
+
+def normalize_slice(item: slice, n: int) -> tuple[int, int, int]:
+    """One axis's slice as the triple the slice op stores: slice.indices, empty ones as 0:0:1."""
+    start, stop, step = item.indices(n)
+    return (start, stop, step) if len(range(start, stop, step)) else (0, 0, 1)
+
+
 def infer_shape(op: str, arg_shapes: tuple[Shape | None, ...], attrs: Mapping[str, Any]) -> Shape | None:
     """Output shape of ``op``; None means a weak scalar (a constant expression).
 
@@ -376,6 +450,8 @@ def infer_shape(op: str, arg_shapes: tuple[Shape | None, ...], attrs: Mapping[st
     """
     s = spec(op)
     if s.kind is Kind.LEAF:
+        if op == "array_const":
+            return tuple(attrs["array"].shape)
         return None if op == "const" else tuple(attrs["shape"])
     if s.kind is Kind.ELEMENTWISE:
         shapes = {sh for sh in arg_shapes if sh is not None}
@@ -395,6 +471,15 @@ def infer_shape(op: str, arg_shapes: tuple[Shape | None, ...], attrs: Mapping[st
         return tuple(first[i] for i in attrs["axes"])
     if op in ("reshape", "broadcast_to"):
         return tuple(attrs["shape"])
+    if op == "slice":
+        return slice_shape(first, attrs["slices"])
+    if op == "take":
+        dim = int(attrs["dim"])
+        if not 0 <= dim < len(first):
+            raise ShapeError(f"take: axis {dim} is out of bounds for an array of {len(first)} dimensions")
+        return (*first[:dim], *rest[0], *first[dim + 1:])
+    if op == "index_check":
+        return first
     raise AssertionError(f"no shape rule for {op}")  # coverage test keeps this unreachable
 
 
@@ -403,6 +488,14 @@ def infer_dtype(op: str, arg_dtypes: tuple[str | None, ...], attrs: Mapping[str,
     s = spec(op)
     if op == "astype":
         return str(attrs["dtype"])
+    if op == "array_const":
+        return str(attrs["array"].dtype)
+    if op == "index_check":
+        return "int64"
+    if op == "take":
+        if arg_dtypes[1] not in ("int32", "int64"):
+            raise ShapeError(f"take: indices must be integers, got {arg_dtypes[1]}")
+        return arg_dtypes[0]
     if s.result_dtype is not None:
         return s.result_dtype
     if op == "where":

@@ -129,6 +129,7 @@ def build_plan(program: Program, reuse_buffers: bool = True) -> Plan:
     writable: set[int] = set()  # storages an elementwise ufunc allocated: fresh, writable, reusable
     readonly: set[int] = set()  # values that are read-only views (broadcasts, and views of them)
     is_view: set[int] = set()
+    frozen = set(inputs)  # storages a result must never alias: arguments and array constants
     free: dict[tuple[Any, ...], list[int]] = {}
     kind_of: dict[int, tuple[Any, ...]] = {}  # storage -> (shape, dtype) of its array
     instructions: list[Instruction] = []
@@ -165,6 +166,8 @@ def build_plan(program: Program, reuse_buffers: bool = True) -> Plan:
             kind_of[s] = key
             if writes_out:
                 writable.add(s)
+            if spec.kind is ops.Kind.LEAF:  # an array constant: shared by every call, never handed out
+                frozen.add(s)
         holders[storage[s]] = holders.get(storage[s], 0) + 1
         for d in dying:
             st = storage[d]
@@ -177,7 +180,7 @@ def build_plan(program: Program, reuse_buffers: bool = True) -> Plan:
     return Plan(tuple(input_slots), tuple(constants), tuple(instructions), outputs,
                 tuple(o.dtype or "float64" for o in program.outputs),
                 first_body + len(body), program.output_tuple, program.name,
-                output_copies(outputs, storage, inputs, readonly), program.output_list)
+                output_copies(outputs, storage, frozen, readonly), program.output_list)
 
 
 def output_copies(outputs: tuple[int, ...], storage: dict[int, int], inputs: set[int],

@@ -145,6 +145,8 @@ def postorder(roots: Iterable[Term]) -> list[Term]:
 def format_attr(value: AttrValue) -> str:
     if isinstance(value, float):
         return repr(value)
+    if isinstance(value, tuple) and value and all(isinstance(v, tuple) for v in value):  # slices
+        return "[" + ",".join(":".join(map(str, v)) for v in value) + "]"
     if isinstance(value, tuple):
         return "(" + ",".join(map(str, value)) + ("," if len(value) == 1 else "") + ")"
     return str(value)
@@ -163,9 +165,8 @@ def format_terms(roots: Iterable[Term], names: Mapping[int, str] | None = None) 
             label[id(node)] = str(node.attr["name"])
             continue
         label[id(node)] = f"%{len(lines)}"
-        args = ", ".join(label[id(a)] for a in node.args)
-        attrs = "".join(f", {k}={format_attr(v)}" for k, v in node.attrs)
-        lines.append(f"  {label[id(node)]}: {format_type(node)} = {node.op}({args}{attrs})")
+        parts = [label[id(a)] for a in node.args] + [f"{k}={format_attr(v)}" for k, v in node.attrs]
+        lines.append(f"  {label[id(node)]}: {format_type(node)} = {node.op}({', '.join(parts)})")
     outs = ", ".join(label[id(r)] for r in roots)
     return "\n".join([*lines, f"  return {outs}"])
 

@@ -11,8 +11,10 @@ evaluated eagerly behind the user's back.
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import linecache
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -21,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from . import dtypes, ops
+from .constants import constant_array
 from .errors import (
     DTypeError,
     IntegerPowerError,
@@ -71,14 +74,19 @@ class LazyArray:
     NumPy 2 (NEP 50) lets a Python ``bool``/``int``/``float`` take the dtype of the array it is
     combined with, as long as the value's kind fits (``int32_array * 2`` stays int32,
     ``int_array * 2.5`` becomes float64); ``weak_kind`` keeps what promotion needs of that.
+
+    ``array0d`` marks a 0-d *ndarray* (a 0-d argument, or a view of one); every other 0-d value
+    is what NumPy holds as a NumPy scalar (results of ufuncs and full reductions), whose ``**``
+    is C's ``pow`` rather than the array loop's shortcuts (see :func:`power`).
     """
 
-    __slots__ = ("term", "weak_kind")
+    __slots__ = ("array0d", "term", "weak_kind")
     __array_priority__ = 1000
 
-    def __init__(self, term: Term, weak_kind: WeakKind = None) -> None:
+    def __init__(self, term: Term, weak_kind: WeakKind = None, array0d: bool = False) -> None:
         self.term = term
         self.weak_kind = weak_kind
+        self.array0d = array0d and not term.shape
 
     @property
     def weak_scalar(self) -> bool:
@@ -135,7 +143,8 @@ class LazyArray:
         raise self._refuse("int()", "keep the value as an array")
 
     def __index__(self) -> int:
-        raise self._refuse("using an array as an index", "indices must be Python ints")
+        raise self._refuse("using a traced array as an index of a concrete array or a list",
+                           "index a concrete array A by traced indices i as egraph_dsl.constant(A)[i]")
 
     def __iter__(self) -> Any:
         raise self._refuse("iteration", "use vectorized NumPy operations instead of a Python loop")
@@ -145,14 +154,14 @@ class LazyArray:
             "conversion to a concrete NumPy array (np.asarray, or a function egraph-dsl does not "
             "trace, e.g. from scipy or math)",
             "use NumPy functions from the supported set (see egraph_dsl.ops.OPS), "
-            "or egraph_dsl.sigmoid / softplus / logsumexp",
+            "or egraph_dsl.sigmoid / softplus / logsumexp; to index a concrete array A by traced "
+            "indices i, write egraph_dsl.constant(A)[i]",
         )
 
     def __getitem__(self, key: object) -> LazyArray:
-        raise UnsupportedOperationError(
-            f"indexing traced arrays (x[{key!r}]) is not supported yet{_where()}; "
-            "use np.sum/np.max with axis=, np.diagonal or np.trace, or pass the slice as an argument"
-        )
+        from .indexing import getitem
+
+        return getitem(self, key)
 
     def __setitem__(self, key: object, value: object) -> None:
         raise UnsupportedOperationError(f"in-place assignment to a traced array{_where()}; "
@@ -223,6 +232,11 @@ class LazyArray:
     def clip(self, lo: Operand = None, hi: Operand = None) -> LazyArray:
         return clip(self, lo, hi)
 
+    def take(self, indices: Operand, axis: Any = None, out: Any = None, mode: Any = None) -> LazyArray:
+        from .indexing import take
+
+        return take(self, indices, axis, out, mode)
+
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         return _array_ufunc(ufunc, method, inputs, kwargs)
 
@@ -255,8 +269,8 @@ def lift(x: Operand, what: str = "operand") -> LazyArray:
     """A traced operand: LazyArrays as they are, Python scalars as weak constants, NumPy scalars
     as strong 0-d constants of their dtype (as NumPy 2 treats them).
 
-    Concrete NumPy arrays captured from the enclosing scope are refused: pass them as
-    arguments so they are not baked into the compiled program.
+    Concrete NumPy arrays (closed over, or created at trace time) become array constants: a
+    read-only copy taken now, as JAX does (see :mod:`egraph_dsl.constants`).
     """
     if isinstance(x, LazyArray):
         return x
@@ -273,13 +287,25 @@ def lift(x: Operand, what: str = "operand") -> LazyArray:
     if isinstance(x, float):
         return LazyArray(const(x), weak_kind=float)
     if isinstance(x, np.ndarray):
-        raise TraceError(
-            f"a concrete NumPy array of shape {x.shape} is used inside the traced function{_where()}; "
-            "pass it as an argument of the function instead (captured arrays are not supported)"
-        )
+        if type(x) is not np.ndarray:
+            raise TraceError(f"{subclass_message(x, 'closed over')}{_where()}")
+        # data the function closes over (or hands to NumPy): a constant, by value at trace time
+        return LazyArray(make("array_const", array=constant_array(x, _where())))
     if isinstance(x, complex):
         raise DTypeError(f"complex numbers are not supported{_where()}")
     raise TraceError(f"cannot trace a {type(x).__name__} {what} ({x!r}){_where()}")
+
+
+_TRACING: contextvars.ContextVar[int] = contextvars.ContextVar("egraph_dsl_tracing", default=0)
+
+
+def constant(x: Any) -> Any:
+    """While tracing, a concrete array as a traced constant (a read-only snapshot), e.g. to index
+    it by traced indices: ``ed.constant(A)[i]`` (NumPy would try to make ``i`` a concrete array).
+    Called outside a trace it is ``np.asarray(x)``, so the function still runs eagerly."""
+    if isinstance(x, LazyArray):
+        return x
+    return lift(np.asarray(x), "constant") if _TRACING.get() else np.asarray(x)
 
 
 def _probe(x: LazyArray) -> Any:
@@ -475,8 +501,9 @@ def power(base: Operand, exponent: Operand, operator: bool = False) -> LazyArray
     promotes it to int64 first; ``operator`` tells the two apart.
     """
     lb, le = lift(base), lift(exponent)
-    if operator and lb.weak_kind is None and lb.term.dtype == "bool" and le.weak_kind is int and le.term.op == "const" \
-            and le.term.attr["value"] == 2:
+    numpy_scalar = operator and lb.ndim == 0 and lb.weak_kind is None and not lb.array0d  # ** is C's pow
+    if operator and not numpy_scalar and lb.weak_kind is None and lb.term.dtype == "bool" and le.weak_kind is int \
+            and le.term.op == "const" and le.term.attr["value"] == 2:
         return elementwise("square", lb)
     function = not operator
     dtype, weak = resolve_dtypes("pow", [lb, le], function)
@@ -490,6 +517,10 @@ def power(base: Operand, exponent: Operand, operator: bool = False) -> LazyArray
             return elementwise("square", cast, function=function)
         if value == 1:
             return cast
+        if value == 0.5 and dtypes.is_float(dtype) and numpy_scalar:
+            # pow(-0.0, 0.5) is +0.0 and pow(-inf, 0.5) is +inf, where sqrt gives -0.0 and nan
+            root = elementwise("add", elementwise("sqrt", cast, function=function), 0.0)
+            return elementwise("where", elementwise("equal", cast, -math.inf), math.inf, root)
         if value == 0.5 and dtypes.is_float(dtype):
             return elementwise("sqrt", cast, function=function)
     return elementwise("pow", lb, le, function=function)
@@ -536,7 +567,7 @@ def transpose(x: Operand, axes: Any = None) -> LazyArray:
         raise ShapeError(f"transpose: axes {axes!r} are not a permutation of {n} dimensions{_where()}")
     if perm == tuple(range(n)):
         return lx
-    return LazyArray(make("transpose", [lx.term], axes=perm))
+    return LazyArray(make("transpose", [lx.term], axes=perm), array0d=lx.array0d)
 
 
 def reshape(x: Operand, shape: Any, order: str = "C", **kw: Any) -> LazyArray:
@@ -557,7 +588,7 @@ def reshape(x: Operand, shape: Any, order: str = "C", **kw: Any) -> LazyArray:
         raise ShapeError(f"reshape: cannot reshape array of size {size} into shape {dims}{_where()}")
     if dims == lx.shape:
         return lx
-    return LazyArray(make("reshape", [lx.term], shape=dims))
+    return LazyArray(make("reshape", [lx.term], shape=dims), array0d=lx.array0d)
 
 
 def broadcast_to(x: Operand, shape: Any, **kw: Any) -> LazyArray:
@@ -571,8 +602,8 @@ def broadcast_to(x: Operand, shape: Any, **kw: Any) -> LazyArray:
         raise ShapeError(f"broadcast_to: cannot broadcast shape {lx.shape} to {dims}{_where()}")
     if lx.term.weak:  # a Python scalar becomes an array of NumPy's default dtype for its kind
         default = default_dtype(lx.weak_kind)
-        return LazyArray(make("broadcast_to", [make("astype", [lx.term], dtype=default)], shape=dims))
-    return LazyArray(_broadcast(lx.term, dims))
+        return LazyArray(make("broadcast_to", [make("astype", [lx.term], dtype=default)], shape=dims), array0d=True)
+    return LazyArray(_broadcast(lx.term, dims), array0d=True)  # np.broadcast_to returns an ndarray
 
 
 def astype(x: Operand, dtype: Any) -> LazyArray:
@@ -714,7 +745,12 @@ def _dot(a: Operand, b: Operand, out: Any = None) -> LazyArray:
         return _scalar_dot(_strong(la), _strong(lb))
     if la.ndim > 2 or lb.ndim > 2:
         raise UnsupportedOperationError(f"np.dot of arrays with more than 2 dimensions; use np.matmul{_where()}")
-    return matmul(la, lb)
+    result = matmul(la, lb)
+    if la.shape[-1] == 1 and result.size == 1 and dtypes.is_float(str(result.term.dtype)):
+        # one product, no sum: BLAS hands it back as it is (-0.0 stays -0.0) where matmul adds it to 0.0
+        product = elementwise("mul", reshape(la, ()), reshape(lb, ()), function=True)
+        return reshape(product, result.shape)
+    return result
 
 
 def _scalar_dot(la: LazyArray, lb: LazyArray) -> LazyArray:
@@ -753,7 +789,14 @@ def _full_like(a: Operand, fill_value: Any, dtype: Any = None, **kw: Any) -> Laz
     return LazyArray(make("broadcast_to", [make("astype", [const(float(fill_value))], dtype=dt)], shape=la.shape))
 
 
+def _take_fn(a: Operand, indices: Operand, axis: Any = None, out: Any = None, mode: Any = None) -> LazyArray:
+    from .indexing import take
+
+    return take(a, indices, axis, out, mode)
+
+
 _FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
+    np.take: _take_fn,
     np.sum: _reduction("sum"), np.mean: _reduction("mean"), np.max: _extremum("max"),
     np.amax: _extremum("max"), np.min: _extremum("min"), np.amin: _extremum("min"),
     np.where: _where_fn, np.dot: _dot, np.matmul: matmul, np.transpose: transpose,
@@ -834,9 +877,14 @@ def trace_function(fn: Callable[..., Any], args: Sequence[Any], name: str | None
     """Run ``fn`` on lazy stand-ins for ``args`` and return the program it builds."""
     names = parameter_names(fn, len(args))
     inputs = [abstract(a, n) for a, n in zip(args, names, strict=True)]
-    lazy_args = [LazyArray(t, weak_kind=_argument_kind(a)) for t, a in zip(inputs, args, strict=True)]
-    with np.errstate(all="ignore"):
-        result = fn(*lazy_args)
+    lazy_args = [LazyArray(t, weak_kind=_argument_kind(a), array0d=isinstance(a, np.ndarray))
+                 for t, a in zip(inputs, args, strict=True)]
+    token = _TRACING.set(_TRACING.get() + 1)
+    try:
+        with np.errstate(all="ignore"):
+            result = fn(*lazy_args)
+    finally:
+        _TRACING.reset(token)
     is_tuple = isinstance(result, (tuple, list))
     is_list = isinstance(result, list)
     outs = list(result) if is_tuple else [result]
@@ -844,7 +892,7 @@ def trace_function(fn: Callable[..., Any], args: Sequence[Any], name: str | None
     for i, out in enumerate(outs):
         if isinstance(out, LazyArray):
             t = out.term
-        elif isinstance(out, (int, float, np.generic)):
+        elif isinstance(out, (int, float, np.generic, np.ndarray)):  # a constant result
             t = lift(out).term
         else:
             raise TraceError(f"{getattr(fn, '__name__', 'function')} returned a {type(out).__name__} "

@@ -5,10 +5,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ..constants import lookup
+
 # attribute name -> egglog sort; attributes come after the Term arguments in a constructor
 ATTR_SORTS: dict[str, str] = {
     "name": "String", "value": "f64", "axis": "String", "keepdims": "i64",
     "axes": "String", "shape": "String", "dtype": "String",
+    "array": "String", "slices": "String", "dim": "i64",
 }
 
 
@@ -58,7 +61,9 @@ def attr_text(name: str, value: Any) -> str:
         return "all" if value is None else ",".join(map(str, value))
     if name in ("axes", "shape"):
         return ",".join(map(str, value))
-    return str(value)
+    if name == "slices":  # one start:stop:step per axis
+        return ",".join(f"{a}:{b}:{c}" for a, b, c in value)
+    return str(value)  # an array constant: its key (the value stays out of the e-graph)
 
 
 def tsv_cell(name: str, value: Any) -> str:
@@ -87,4 +92,8 @@ def decode_attr(name: str, literal: str) -> Any:
         return None if text == "all" else tuple(int(a) for a in text.split(",") if a != "")
     if name in ("axes", "shape"):
         return tuple(int(a) for a in text.split(",") if a != "")
+    if name == "slices":
+        return tuple(tuple(int(v) for v in part.split(":")) for part in text.split(",") if part != "")
+    if name == "array":
+        return lookup(text)
     return text

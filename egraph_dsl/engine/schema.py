@@ -170,6 +170,8 @@ def analysis_rules() -> list[str]:
     ]
     for spec in ops.OPS.values():
         if spec.kind is ops.Kind.LEAF:
+            if spec.name not in ("input", "const"):  # array constants: strong, no sign facts
+                out.append(f"(rule ((= e {_pattern(spec)[0]})) ((Strong e)) :ruleset {r})")
             continue
         pat, kids = _pattern(spec)
         if spec.kind is not ops.Kind.ELEMENTWISE:

@@ -47,6 +47,10 @@ _OTHER_OPS: dict[str, tuple[Callable[..., Any], list[np.ndarray]]] = {
     "transpose": (lambda a: np.transpose(a) + 1.0, [np.arange(6.0).reshape(2, 3)]),
     "reshape": (lambda a: np.reshape(a, (3, 2)) * 2.0, [np.arange(6.0).reshape(2, 3)]),
     "broadcast_to": (lambda a: np.broadcast_to(a, (4, 3)) - 1.0, [np.arange(3.0)]),
+    "slice": (lambda a: (a[1:, ::-2] * 2.0, a[-1], a[:, None, 1]), [np.arange(12.0).reshape(3, 4)]),
+    "take": (lambda a, i: (a[i], np.take(a, i, axis=1) + 1.0), [np.arange(12.0).reshape(3, 4), np.array([0, -1, 2])]),
+    "index_check": (lambda a, i: a[i, i], [np.arange(9.0).reshape(3, 3), np.array([0, -1, 2])]),
+    "array_const": (lambda a: a * np.arange(3.0) + np.ones(3), [np.arange(3.0)]),
 }
 
 

@@ -15,6 +15,11 @@ scalars), ``ed.jit`` (the system under test), and a high-precision reference, an
 * ints and bools must be NumPy's, except a bool that a float comparison decides as the exact
   comparison does, or as the comparison of the exactly rounded operands does, where NumPy's
   rounded operands decided otherwise (counted as a *flip*);
+* where NumPy's own float answer carries nothing true (the wrong sign, an infinity, or a zero for
+  a value of magnitude at least 1, where the exact value is finite and nonzero), the program is
+  ill-conditioned at that point and NumPy is no specification: any non-NaN answer stands
+  (counted as *ill-conditioned*); a float that depends on a comparison is also judged with the
+  comparison decided exactly (a *flip*);
 * NaN where NumPy gives a number is accepted only where the exact value does not exist, for the
   traced and for the optimized program (the log or square root of a number that rounding made
   zero but is negative: ``log(exp(x) - 1)``, ``sqrt(log(1 + x))`` at ``x = -1e-310``), and the
@@ -48,6 +53,7 @@ import argparse
 import copy
 import linecache
 import math
+import re
 import sys
 import time
 import warnings
@@ -73,7 +79,7 @@ MP_PRECISION = 2200  # bits of the mpmath reference: adds 2**1024 and 2**-1074 e
 # errors that refuse a construct on purpose, with advice: the program is skipped (and counted)
 REFUSALS: tuple[type[Exception], ...] = tuple(
     getattr(errors, name) for name in ("UnsupportedOperationError", "ScalarOverflowError") if hasattr(errors, name))
-MP_EXP_LIMIT = 2**1025  # exp of larger arguments (beyond any float: exp(exp(...))) is left unknown
+MP_EXP_LIMIT = 2**1100  # exp of larger arguments (exp(exp(...))) is left unknown; 1/5e-324 is below it
 
 
 # ================================================================== programs
@@ -708,6 +714,7 @@ class Verdict:
     improvements: int = 0  # elements finite and accurate where NumPy gave inf/nan
     sharper: int = 0  # elements accurate where NumPy's finite result was not
     unverified: int = 0  # improvements checked against the optimized program's exact value only
+    ill_conditioned: int = 0  # elements where NumPy's answer has the wrong sign or is inf (exact: finite)
     undefined: int = 0  # NaN where the exact value does not exist and NumPy's rounding made one up
     flips: int = 0  # bool/int elements that differ from NumPy's but agree with the exact comparison
     numpy: Any = None
@@ -789,6 +796,24 @@ def numpy_dtypes(case: Case) -> set[str]:
     return set(_DtypeProbe.seen)
 
 
+_COMPUTES_IN = re.compile(r"^(\w+) of \(([\w, ]+)\) computes in (\w+) in NumPy")
+
+
+def _numpy_computes_exotic(error: Exception) -> str:
+    """The unsupported dtype a refusal names ("exp of (bool) computes in float16 in NumPy"), if NumPy
+    agrees (the probe cannot follow values through eager ``ed.*`` calls); else ''."""
+    m = _COMPUTES_IN.match(str(error))
+    ufunc = getattr(np, m.group(1), None) if m else None
+    if m is None or not isinstance(ufunc, np.ufunc) or m.group(3) in SUPPORTED_DTYPES:
+        return ""
+    try:
+        operands = [np.ones(1, dtype=d.strip()) for d in m.group(2).split(",")]
+        with np.errstate(all="ignore"):
+            return m.group(3) if np.asarray(ufunc(*operands)).dtype.name == m.group(3) else ""
+    except Exception:
+        return ""
+
+
 def _exotic(case: Case, expected: Any) -> set[str]:
     outputs = {np.asarray(o).dtype.name for o in _outputs_of(expected)}
     return (numpy_dtypes(case) | outputs) - SUPPORTED_DTYPES
@@ -838,8 +863,8 @@ def _judge_results(verdict: Verdict, fn: Callable[..., Any], case: Case, expecte
     if jit_error is not None:
         if isinstance(jit_error, REFUSALS):
             verdict.status, verdict.skip_reason = "skip", f"{type(jit_error).__name__}: {jit_error}"
-        elif isinstance(jit_error, EgraphDslError) and _exotic(case, expected):
-            exotic = ", ".join(sorted(_exotic(case, expected)))
+        elif isinstance(jit_error, EgraphDslError) and (_exotic(case, expected) or _numpy_computes_exotic(jit_error)):
+            exotic = ", ".join(sorted(_exotic(case, expected) or {_numpy_computes_exotic(jit_error)}))
             verdict.status, verdict.skip_reason = "skip", f"NumPy computes in {exotic}: {jit_error}"
         else:
             verdict.wrong("spurious-error", f"NumPy returns a value; jit raises {type(jit_error).__name__}: {jit_error}")
@@ -1029,6 +1054,40 @@ def _compare_floats(verdict: Verdict, where: str, k: int, n: np.ndarray, j: np.n
             undefined &= np.isnan(_exact_of_optimized(verdict, k, n))  # and the optimized one has none
             kinds[undefined] = ""
             verdict.undefined += int(undefined.sum())
+        # a float that depends on a comparison NumPy decided on rounded operands ((1 - sigmoid(97)) > 0
+        # is false in NumPy, true exactly): judged against the program with comparisons decided
+        # exactly, or on the exactly rounded operands
+        for rounded in (False, True):
+            still = kinds != ""
+            if strict or not still.any():
+                break
+            alt, alt_faithful = _exact_of_trace(verdict.case, k, n, r, working, real_comparisons=True, rounded=rounded)
+            use = still & alt_faithful & np.isfinite(alt)
+            if use.any():
+                again, _, _ = float_kinds(n, j, np.where(use, alt, r), working)
+                decided = use & (again == "")
+                kinds[decided] = ""
+                verdict.flips += int(decided.sum())
+        # NumPy's answer carries nothing true (the wrong sign, an infinity, or a zero for a value of
+        # magnitude >= 1, where the exact value is finite: y / (y - log(1 - sigmoid(x - y))) at
+        # y = -3e38 is 2e38, NumPy -0.0): the program is ill-conditioned there and NumPy is no
+        # specification; any non-nan answer stands
+        def clueless_against(truth: np.ndarray) -> np.ndarray:
+            wrong_sign = np.where(n == 0, np.abs(truth) >= 1, np.signbit(n) != np.signbit(truth))  # 0 for 1e-22: rounding
+            return np.isfinite(truth) & (truth != 0) & (np.isinf(n) | wrong_sign) & ~np.isnan(j) & (kinds != "")
+
+        clueless = faithful & clueless_against(exact)
+        if clueless.any() and not strict:
+            kinds[clueless] = ""
+            verdict.ill_conditioned += int(clueless.sum())
+        # where even 2200 bits are blind (1 - sigmoid(3e38) is 0 at that precision, so the trace's exact
+        # value is 0 or infinite), the exact value of the optimized program decides: unverified
+        blind = (kinds != "") & ~(np.isfinite(exact) & (exact != 0))
+        if blind.any() and not strict:
+            clueless = blind & clueless_against(_exact_of_optimized(verdict, k, n))
+            kinds[clueless] = ""
+            verdict.ill_conditioned += int(clueless.sum())
+            verdict.unverified += int(clueless.sum())
         candidates = (kinds != "") & ~np.isfinite(n) & ~np.isfinite(exact)
         if candidates.any() and not strict:
             after = _exact_of_optimized(verdict, k, n)
@@ -1061,7 +1120,8 @@ def working_precision(case: Case, dtype: str) -> str:
     return "float32" if any(t.dtype == "float32" for t in program.terms()) else dtype
 
 
-def _exact_of_trace(case: Case, k: int, n: np.ndarray, r: np.ndarray, working: str) -> tuple[np.ndarray, np.ndarray]:
+def _exact_of_trace(case: Case, k: int, n: np.ndarray, r: np.ndarray, working: str, *,
+                    real_comparisons: bool = False, rounded: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Exact value of output ``k`` of the traced program (NaN where unknown), and where the trace is
     faithful: its float64 evaluation agrees with NumPy there, so a tracing bug cannot hide behind
     its own reference."""
@@ -1072,7 +1132,7 @@ def _exact_of_trace(case: Case, k: int, n: np.ndarray, r: np.ndarray, working: s
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             traced = np.asarray(evaluate(program, args)[k])
-            exact = np.asarray(mpmath_reference(program, args)[k])
+            exact = np.asarray(mpmath_reference(program, args, real_comparisons, rounded)[k])
     except Exception:
         return unknown
     if exact.shape != n.shape or traced.shape != n.shape or exact.dtype != np.longdouble:
@@ -1105,6 +1165,7 @@ class Summary:
     unverified_elements: int = 0
     flipped_programs: int = 0
     undefined_programs: int = 0
+    ill_conditioned_programs: int = 0
     kinds: Counter[str] = field(default_factory=Counter)
     skips: Counter[str] = field(default_factory=Counter)
     examples: dict[str, Verdict] = field(default_factory=dict)  # the shortest failing program per kind
@@ -1132,6 +1193,7 @@ class Summary:
         self.unverified_elements += v.unverified
         self.flipped_programs += bool(v.flips)
         self.undefined_programs += bool(v.undefined)
+        self.ill_conditioned_programs += bool(v.ill_conditioned)
 
     @property
     def skip_rate(self) -> float:
@@ -1145,7 +1207,8 @@ class Summary:
                 f"accurate where NumPy overflowed, {self.unverified_elements} of them checked against the optimized "
                 f"program only), more accurate than NumPy {self.sharper_programs}, comparisons decided exactly "
                 f"where NumPy's rounding decided otherwise {self.flipped_programs}, nan where no real value "
-                f"exists and NumPy's rounding made one up {self.undefined_programs}")
+                f"exists and NumPy's rounding made one up {self.undefined_programs}, ill-conditioned where "
+                f"NumPy's answer has the wrong sign or is infinite {self.ill_conditioned_programs}")
 
 
 def run_seeds(seeds: Sequence[int]) -> Summary:

@@ -28,11 +28,19 @@ def test_shape_rules_cover_every_op() -> None:
         if spec.kind is ops.Kind.LEAF:
             continue
         shapes = samples.get(name, ((2, 3),) * spec.arity)
-        attrs = {"axis": (0,), "keepdims": False, "axes": (1, 0), "shape": (3, 2), "dtype": "float32"}
+        attrs = {"axis": (0,), "keepdims": False, "axes": (1, 0), "shape": (3, 2), "dtype": "float32",
+                 "slices": ((1, -1, -1), (0, 3, 2)), "dim": 1}
         if name == "broadcast_to":
             attrs["shape"] = (4, 2, 3)
         out = ops.infer_shape(name, shapes, attrs)
-        expected = spec.impl(np, *[np.ones(s) for s in shapes], **{a: attrs[a] for a in spec.attrs})
+        args = [np.ones(s) for s in shapes]
+        if name == "take":
+            args[1] = np.array([[0, -1], [2, 1]])
+            shapes = ((2, 3), (2, 2))
+            out = ops.infer_shape(name, shapes, attrs)
+        if name == "index_check":
+            args[0] = np.array([[0, -1, 2], [1, 1, 0]])
+        expected = spec.impl(np, *args, **{a: attrs[a] for a in spec.attrs})
         assert np.shape(expected) == out, name
 
 
@@ -56,3 +64,12 @@ def test_float32_impls_keep_their_dtype() -> None:
     for name in ("sigmoid", "softplus"):
         assert ops.OPS[name].impl(np, x).dtype == np.float32
     assert ops.OPS["logsumexp"].impl(np, x, axis=None, keepdims=False).dtype == np.float32
+
+
+def test_slice_shape_rule_refuses_unnormalized_slices() -> None:
+    assert ops.slice_shape((5,), ((4, -1, -2),)) == (3,)
+    for bad in (((0, 5, 0),), ((-1, -1, -1),), ((6, 7, 1),)):
+        with pytest.raises(ops.ShapeError, match="slice"):
+            ops.slice_shape((5,), bad)
+    with pytest.raises(ops.ShapeError, match="integers"):
+        ops.infer_dtype("take", ("float64", "float64"), {"dim": 0})

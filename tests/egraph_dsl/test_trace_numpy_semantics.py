@@ -248,3 +248,41 @@ def test_minus_zero_constants_stay_minus_zero_in_the_trace() -> None:
     f = ed.jit(lambda x: x * -0.0, rulesets=[])
     f(np.ones(1))
     assert "mul(x, -0.0)" in f.explain().split("== after")[0]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shapes", [((1,), (1,)), ((1, 1), (1,)), ((1,), (1, 1)), ((1, 1), (1, 1)),
+                                    ((2,), (2,)), ((1, 1), (1, 2)), ((3, 1), (1,))])
+def test_dot_of_one_product_keeps_its_zero_sign(dtype: str, shapes: tuple[tuple[int, ...], tuple[int, ...]]) -> None:
+    """np.dot with one product and one result (BLAS, no sum) keeps -0.0; matmul adds it to +0.0."""
+    a = -np.zeros(shapes[0], dtype)
+    b = np.array(True) & np.ones(shapes[1], bool)
+    expected = np.dot(a, b)
+    got = ed.jit(lambda a, b: np.dot(a, b))(a, b)
+    assert got.dtype == np.asarray(expected).dtype and got.shape == np.shape(expected)
+    assert (np.signbit(got) == np.signbit(expected)).all()
+
+
+SCALAR_POWER_CASES = {
+    "sum-of-minus-zero": (lambda x: np.sum(x) ** 0.5, np.array([-0.0])),
+    "sum-minus-inf": (lambda x: np.sum(x) ** 0.5, np.array([-np.inf, 1.0])),
+    "dot-minus-inf": (lambda x: np.dot(x, x[::-1]) ** 0.5, np.array([-np.inf, 1.0])),
+    "np-float64-argument": (lambda x: x ** 0.5, np.float64(-np.inf)),
+    "np-float32-argument": (lambda x: x ** 0.5, np.float32(-0.0)),
+    "0-d-array-argument": (lambda x: x ** 0.5, np.array(-0.0)),
+    "0-d-array-view": (lambda x: x.T ** 0.5, np.array(-np.inf)),
+    "broadcast-is-an-array": (lambda x: np.broadcast_to(x, ()) ** 0.5, np.float64(-0.0)),
+    "bool-scalar-squared": (lambda x: (x > 0) ** 2, np.float64(1.0)),
+    "np-power-is-the-ufunc": (lambda x: np.power(np.sum(x), 0.5), np.array([-np.inf, 1.0])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCALAR_POWER_CASES))
+def test_power_of_numpy_scalars_is_c_pow_and_of_arrays_the_ufunc(name: str) -> None:
+    """``**`` on a NumPy scalar is C's pow (pow(-0.0, 0.5) = +0.0, pow(-inf, 0.5) = inf); on an
+    ndarray (0-d too) and through np.power it is the ufunc, whose 0.5 shortcut is sqrt."""
+    fn, x = SCALAR_POWER_CASES[name]
+    with np.errstate(all="ignore"):
+        expected, got = fn(x), ed.jit(fn)(x)
+    assert np.asarray(got).dtype == np.asarray(expected).dtype
+    assert np.array_equal(got, expected, equal_nan=True) and np.signbit(got) == np.signbit(expected)
