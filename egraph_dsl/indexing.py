@@ -51,6 +51,8 @@ def _as_index_array(k: object, key: object) -> LazyArray | None:
     """An integer-array index as a traced array; None for a basic index item."""
     if isinstance(k, list):
         k = np.asarray(k)
+        if k.size == 0:  # NumPy reads an empty list (of any nesting) as integer indices
+            k = k.astype(np.int64)
     if not isinstance(k, (LazyArray, np.ndarray)):
         return None
     kind = "b" if k.dtype == np.bool_ else k.dtype.kind

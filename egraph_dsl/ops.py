@@ -316,7 +316,8 @@ for _name, _egg, _impl, _real, _flops in (
 ):
     _declare(OpSpec(_name, _egg, Kind.REDUCTION, 1, _impl, attrs=("axis", "keepdims"), real=_real,
                     flops_per_element=_flops,
-                    domain="non-empty reduced axes" if _name in ("max", "min", "logsumexp") else "all reals"))
+                    domain="non-empty reduced axes" if _name in ("max", "min") else
+                    "all reals; -inf over an empty axis (log of an empty sum)" if _name == "logsumexp" else "all reals"))
 
 _declare(OpSpec("matmul", "Matmul", Kind.LINALG, 2, lambda xp, a, b: xp.matmul(a, b),
                 real=_structural_real(_matmul_real), symbol="@", flops_per_element=2.0,
@@ -343,6 +344,10 @@ _declare(OpSpec("index_check", "IndexCheck", Kind.LAYOUT, 1, _index_check, attrs
                 real=_structural_real(lambda i, shape: np.where(np.asarray(i) < 0, np.asarray(i) + shape[0], i)),
                 domain="every index in [-n, n) for n = shape[0] (else IndexError)",
                 notes="normalizes the indices of one axis of a multi-array gather (x[rows, cols])"))
+_declare(OpSpec("concat", "Concat", Kind.LAYOUT, 2,
+                lambda xp, a, b, dim: xp.concatenate((a, b), axis=dim), attrs=("dim",),
+                real=_structural_real(lambda a, b, dim: np.concatenate((a, b), axis=dim)),
+                notes="np.concatenate of two arrays of one dtype along dim (more: nested); a copy"))
 _declare(OpSpec("astype", "Astype", Kind.ELEMENTWISE, 1,
                 lambda xp, a, dtype: xp.asarray(a).astype(dtype), attrs=("dtype",),
                 c_expr="(({dtype}){0})", real=lambda m, a, dtype: np.asarray(a, dtype=object),
@@ -437,6 +442,19 @@ def slice_shape(shape: Shape, slices: Slices) -> Shape:
     return tuple(out)
 
 
+def concat_shape(a: Shape, b: Shape, dim: int) -> Shape:
+    """Shape of ``np.concatenate((a, b), axis=dim)``: equal shapes but for ``dim``."""
+    if not a or not b:
+        raise ShapeError("concat: zero-dimensional arrays cannot be concatenated")
+    if len(a) != len(b):
+        raise ShapeError(f"concat: all the input arrays must have the same number of dimensions, got shapes {a} and {b}")
+    if not 0 <= dim < len(a):
+        raise ShapeError(f"concat: axis {dim} is out of bounds for arrays of {len(a)} dimensions")
+    if any(m != n for i, (m, n) in enumerate(zip(a, b, strict=True)) if i != dim):
+        raise ShapeError(f"concat: shapes {a} and {b} differ off the concatenation axis {dim}")
+    return tuple(m + n if i == dim else m for i, (m, n) in enumerate(zip(a, b, strict=True)))
+
+
 def normalize_slice(item: slice, n: int) -> tuple[int, int, int]:
     """One axis's slice as the triple the slice op stores: slice.indices, empty ones as 0:0:1."""
     start, stop, step = item.indices(n)
@@ -480,6 +498,8 @@ def infer_shape(op: str, arg_shapes: tuple[Shape | None, ...], attrs: Mapping[st
         return (*first[:dim], *rest[0], *first[dim + 1:])
     if op == "index_check":
         return first
+    if op == "concat":
+        return concat_shape(first, rest[0], int(attrs["dim"]))
     raise AssertionError(f"no shape rule for {op}")  # coverage test keeps this unreachable
 
 

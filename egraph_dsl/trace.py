@@ -237,6 +237,26 @@ class LazyArray:
 
         return take(self, indices, axis, out, mode)
 
+    def ravel(self, order: str = "C") -> LazyArray:
+        from .layout import ravel
+
+        return ravel(self, order)
+
+    def flatten(self, order: str = "C") -> LazyArray:
+        from .layout import ravel
+
+        return ravel(self, order)  # a copy in NumPy; every traced result is fresh anyway
+
+    def squeeze(self, axis: Any = None) -> LazyArray:
+        from .layout import squeeze
+
+        return squeeze(self, axis)
+
+    def swapaxes(self, axis1: Any, axis2: Any) -> LazyArray:
+        from .layout import swapaxes
+
+        return swapaxes(self, axis1, axis2)
+
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         return _array_ufunc(ufunc, method, inputs, kwargs)
 
@@ -526,7 +546,8 @@ def power(base: Operand, exponent: Operand, operator: bool = False) -> LazyArray
     return elementwise("pow", lb, le, function=function)
 
 
-def reduce_(op: str, x: Operand, axis: Any = None, keepdims: bool = False, extra: dict[str, Any] | None = None) -> LazyArray:
+def reduce_(op: str, x: Operand, axis: Any = None, keepdims: bool = False, extra: dict[str, Any] | None = None,
+            empty_ok: bool = False) -> LazyArray:
     extra = {k: v for k, v in (extra or {}).items() if v is not None}
     if extra.pop("out", None) is not None or extra:
         raise UnsupportedOperationError(f"{op}: unsupported keyword arguments {sorted(extra)}{_where()}")
@@ -536,7 +557,8 @@ def reduce_(op: str, x: Operand, axis: Any = None, keepdims: bool = False, extra
     if lx.ndim == 0 and op != "mean" and isinstance(axis, (int, np.integer)) and int(axis) in (0, -1):
         axis = None  # NumPy's reductions (not np.mean) accept axis 0 or -1 on a 0-d array
     axes = ops.normalize_axis(axis, lx.ndim, op)
-    if op in ("max", "min", "logsumexp") and any(n == 0 for i, n in enumerate(lx.shape) if axes is None or i in axes):
+    empty = any(n == 0 for i, n in enumerate(lx.shape) if axes is None or i in axes)
+    if op in ("max", "min", "logsumexp") and empty and not empty_ok:
         raise ShapeError(f"{op}: zero-size reduction over shape {lx.shape} has no identity{_where()}")
     t = lx.term
     if op in ("sum", "mean") and t.dtype in ("bool", "int32"):
@@ -562,7 +584,9 @@ def matmul(a: Operand, b: Operand) -> LazyArray:
 def transpose(x: Operand, axes: Any = None) -> LazyArray:
     lx = lift(x)
     n = lx.ndim
-    perm = tuple(reversed(range(n))) if axes is None else tuple(int(a) % n for a in axes)
+    perm = tuple(reversed(range(n))) if axes is None else tuple(int(a) % n if n else int(a) for a in axes)
+    if axes is not None and any(not -n <= int(a) < n for a in axes):
+        raise ShapeError(f"transpose: axes {tuple(axes)!r} are out of bounds for {n} dimensions{_where()}")
     if sorted(perm) != list(range(n)):
         raise ShapeError(f"transpose: axes {axes!r} are not a permutation of {n} dimensions{_where()}")
     if perm == tuple(range(n)):
@@ -658,9 +682,10 @@ def softplus(x: Operand) -> Any:
 
 
 def logsumexp(x: Operand, axis: Any = None, keepdims: bool = False) -> Any:
-    """log(sum(exp(x), axis)), stable; traces to one op."""
+    """log(sum(exp(x), axis)), stable; traces to one op. Over an empty axis it is log(0) = -inf, as
+    scipy.special.logsumexp gives (np.logaddexp.reduce, which has no identity, raises there)."""
     if isinstance(x, LazyArray):
-        return reduce_("logsumexp", x, axis, keepdims)
+        return reduce_("logsumexp", x, axis, keepdims, empty_ok=True)
     arr = _eager_float(x)
     axes = ops.normalize_axis(axis, arr.ndim, "logsumexp")
     return ops.spec("logsumexp").impl(np, arr, axis=axes, keepdims=keepdims)
@@ -795,8 +820,22 @@ def _take_fn(a: Operand, indices: Operand, axis: Any = None, out: Any = None, mo
     return take(a, indices, axis, out, mode)
 
 
+def _layout_fn(name: str) -> Callable[..., LazyArray]:
+    """np.concatenate, np.stack, … from :mod:`egraph_dsl.layout` (imported on first use: it imports this module)."""
+
+    def handler(*args: Any, **kwargs: Any) -> LazyArray:
+        from . import layout
+
+        fn: Callable[..., LazyArray] = getattr(layout, name)
+        return fn(*args, **kwargs)
+
+    return handler
+
+
 _FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
     np.take: _take_fn,
+    **{getattr(np, name): _layout_fn(name) for name in ("concatenate", "stack", "expand_dims", "squeeze", "swapaxes",
+                                                         "moveaxis", "ravel", "flip")},
     np.sum: _reduction("sum"), np.mean: _reduction("mean"), np.max: _extremum("max"),
     np.amax: _extremum("max"), np.min: _extremum("min"), np.amin: _extremum("min"),
     np.where: _where_fn, np.dot: _dot, np.matmul: matmul, np.transpose: transpose,

@@ -51,6 +51,8 @@ _OTHER_OPS: dict[str, tuple[Callable[..., Any], list[np.ndarray]]] = {
     "take": (lambda a, i: (a[i], np.take(a, i, axis=1) + 1.0), [np.arange(12.0).reshape(3, 4), np.array([0, -1, 2])]),
     "index_check": (lambda a, i: a[i, i], [np.arange(9.0).reshape(3, 3), np.array([0, -1, 2])]),
     "array_const": (lambda a: a * np.arange(3.0) + np.ones(3), [np.arange(3.0)]),
+    "concat": (lambda a, b: (np.concatenate([a, b[None]]) * 2.0, np.stack([b, b], axis=-1)),
+               [np.arange(6.0).reshape(2, 3), np.arange(3.0)]),
 }
 
 

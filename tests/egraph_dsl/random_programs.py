@@ -20,6 +20,9 @@ scalars), ``ed.jit`` (the system under test), and a high-precision reference, an
   ill-conditioned at that point and NumPy is no specification: any non-NaN answer stands
   (counted as *ill-conditioned*); a float that depends on a comparison is also judged with the
   comparison decided exactly (a *flip*);
+* the sign of a zero may differ from NumPy's only where NumPy's evaluation rounds a nonzero
+  intermediate to zero (``log(sigmoid(164))``: NumPy 0.0, exactly -4.6e-72), so that an accurate
+  jit computes ``0 * -4.6e-72 = -0.0`` where NumPy computes ``0 * 0.0`` (counted);
 * NaN where NumPy gives a number is accepted only where the exact value does not exist, for the
   traced and for the optimized program (the log or square root of a number that rounding made
   zero but is negative: ``log(exp(x) - 1)``, ``sqrt(log(1 + x))`` at ``x = -1e-310``), and the
@@ -69,6 +72,7 @@ import egraph_dsl as ed
 from egraph_dsl import errors, ops
 from egraph_dsl.errors import EgraphDslError
 from egraph_dsl.program import Program, bind_inputs, evaluate, evaluate_node
+from egraph_dsl.term import Term
 from egraph_dsl.trace import trace_function
 
 LIMITS = {"nodes": 3000, "seconds": 2}
@@ -113,7 +117,7 @@ class Case:
 
 
 def _parameters(source: str) -> list[str]:
-    head = source.split("(", 1)[1].split(")", 1)[0]
+    head = source.split("def f(", 1)[1].split(")", 1)[0]
     return [p.strip() for p in head.split(",") if p.strip()]
 
 
@@ -151,6 +155,7 @@ class _Expr:
     src: str
     value: Any
     atom: bool  # a name or literal: needs no parentheses as an operand
+    traced: bool = True  # computed from an argument (else a concrete array: a closed-over constant)
 
     @property
     def op(self) -> str:
@@ -255,6 +260,20 @@ def random_scalar_argument(rng: np.random.Generator) -> Any:
     return np.float64(x) if kind == "np.float64" else np.float32(x)
 
 
+INDEX_NAMES = ["i", "j"]
+INDEX_SHAPES = [(), (1,), (2,), (3,), (4,), (2, 2), (0,), (3, 1)]
+INDEX_SHAPE_WEIGHTS = [1.5, 1.0, 2.0, 2.0, 1.0, 1.0, 0.3, 0.5]
+
+
+def random_index_array(rng: np.random.Generator, base: tuple[int, ...]) -> np.ndarray:
+    """An integer-array index argument, its values in [-m, m) for an axis size m of ``base`` (or 1-3):
+    negative indices count from the end, as in NumPy."""
+    m = _pick(rng, [n for n in base if n] or [1]) if rng.random() < 0.7 else int(rng.integers(1, 4))
+    shape = _weighted(rng, INDEX_SHAPES, INDEX_SHAPE_WEIGHTS)
+    values = rng.integers(-m, m, size=math.prod(shape)).reshape(shape)
+    return values.astype(_pick(rng, ["int64", "int64", "int32"]))
+
+
 def _related_shape(rng: np.random.Generator, base: tuple[int, ...]) -> tuple[int, ...]:
     how = _weighted(rng, ["same", "suffix", "ones", "reversed", "any"], [4, 2, 2, 1, 1])
     if how == "same":
@@ -271,10 +290,18 @@ def _related_shape(rng: np.random.Generator, base: tuple[int, ...]) -> tuple[int
 class _Builder:
     """Grows a program one NumPy expression at a time, checking each against NumPy on the inputs."""
 
-    def __init__(self, rng: np.random.Generator, names: list[str], args: list[Any]) -> None:
+    def __init__(self, rng: np.random.Generator, names: list[str], args: list[Any],
+                 constants: dict[str, np.ndarray] | None = None) -> None:
         self.rng = rng
         self.env: dict[str, Any] = dict(zip(names, args, strict=True))
         self.pool = [_Expr(n, a, True) for n, a in zip(names, args, strict=True)]
+        self.traced_names = set(names)
+        # integer-array arguments meant as indices: name -> (min, max) of their values (None if empty)
+        self.indices = {n: ((int(a.min()), int(a.max())) if a.size else None)
+                        for n, a in zip(names, args, strict=True) if n in INDEX_NAMES}
+        for name, value in (constants or {}).items():  # closed-over arrays: concrete in the traced function
+            self.env[name] = value
+            self.pool.append(_Expr(name, value, True, traced=False))
         self.lines: list[str] = []
         self.raising: str | None = None  # an expression NumPy raises on, kept as the output
         self.temps = 0
@@ -287,7 +314,7 @@ class _Builder:
     def add(self, src: str) -> _Expr | None:
         try:
             value = self.evaluate(src)
-        except (ValueError, TypeError, OverflowError):
+        except (ValueError, TypeError, OverflowError, IndexError):
             if self.raising is None and self.rng.random() < 0.15:
                 self.raising = src
             return None
@@ -295,13 +322,16 @@ class _Builder:
             return None
         if not isinstance(value, (np.ndarray, np.generic)):
             return None
-        expr = _Expr(src, value, False)
+        traced = "ed.constant(" in src or any(w in self.traced_names for w in re.findall(r"[A-Za-z_]\w*", src))
+        expr = _Expr(src, value, False, traced)
         if self.rng.random() < 0.3:  # a named temporary, as people write them
             name = f"t{self.temps}"
             self.temps += 1
             self.lines.append(f"    {name} = {src}")
             self.env[name] = value
-            expr = _Expr(name, value, True)
+            if traced:
+                self.traced_names.add(name)
+            expr = _Expr(name, value, True, traced)
         self.pool.append(expr)
         return expr
 
@@ -312,6 +342,14 @@ class _Builder:
     def partner(self, a: _Expr) -> _Expr | None:
         """An operand that broadcasts with ``a``: preferably the previous expression or an input."""
         candidates = [e for e in self.pool if e is not a]
+        concrete = [e for e in candidates if not e.traced and e.atom]  # closed-over arrays: used often
+        if concrete and a.traced and self.rng.random() < 0.5:
+            b = _pick(self.rng, concrete)
+            try:
+                np.broadcast_shapes(a.shape, b.shape)
+                return b
+            except ValueError:
+                pass
         for _ in range(6):
             if not candidates:
                 return None
@@ -325,8 +363,9 @@ class _Builder:
 
     # ------------------------------------------------------------- expressions
     def step(self) -> None:
-        kind = _weighted(self.rng, ["unary", "binary", "scalar", "reduce", "layout", "matmul", "cast", "where"],
-                         [0.24, 0.22, 0.15, 0.13, 0.16, 0.05, 0.05, 0.04])
+        kind = _weighted(self.rng, ["unary", "binary", "scalar", "reduce", "layout", "matmul", "cast", "where",
+                                    "index", "gather"],
+                         [0.24, 0.22, 0.15, 0.13, 0.16, 0.05, 0.05, 0.04, 0.12, 0.1])
         getattr(self, f"make_{kind}")()
 
     def _fill(self, template: str, a: _Expr, b: _Expr | None = None, **extra: str) -> str:
@@ -393,8 +432,41 @@ class _Builder:
         a = self.operand()
         shape = a.shape
         rng = self.rng
-        options = ["reshape", "reshape", "broadcast"] + (["T", "T", "transpose"] if len(shape) >= 2 else [])
+        options = ["reshape", "reshape", "broadcast", "join", "join", "newaxes", "flat", "flip"] + (
+            ["T", "T", "transpose", "swap"] if len(shape) >= 2 else [])
         how = _pick(rng, options)
+        if not isinstance(a.value, (np.ndarray, np.generic)):
+            how = "reshape"  # a Python scalar: no ndarray methods
+        if how == "join":
+            others = [e for e in self.pool if isinstance(e.value, (np.ndarray, np.generic))
+                      and len(e.shape) == len(shape) and e is not a]
+            b = _pick(rng, others) if others and rng.random() < 0.7 else a
+            ndim = len(shape) + (1 if rng.random() < 0.4 else 0)
+            axis = int(rng.integers(-ndim, ndim)) if ndim else 0
+            fn = "np.stack" if ndim > len(shape) else "np.concatenate"
+            parts = [a.src, b.src] + ([a.src] if rng.random() < 0.2 else [])
+            bracket = "[]" if rng.random() < 0.5 else "()"
+            src = f"{fn}({bracket[0]}{', '.join(parts)}{bracket[1]}, axis={axis})"
+            self.add(src)
+            return
+        if how == "newaxes":
+            axis = int(rng.integers(-len(shape) - 1, len(shape) + 1))
+            src = _pick(rng, [f"np.expand_dims({a.src}, {axis})", f"np.squeeze({a.src})",
+                              f"np.squeeze(np.expand_dims({a.src}, {axis}), axis={axis})", f"{a.op}.squeeze()"])
+            self.add(src)
+            return
+        if how == "flat":
+            self.add(_pick(rng, [f"{a.op}.ravel()", f"{a.op}.flatten()", f"np.ravel({a.src})"]))
+            return
+        if how == "flip":
+            axis = "" if not shape or rng.random() < 0.4 else f", {int(rng.integers(-len(shape), len(shape)))}"
+            self.add(f"np.flip({a.src}{axis})")
+            return
+        if how == "swap":
+            i, j = (int(v) for v in rng.integers(-len(shape), len(shape), size=2))
+            return self.add(_pick(rng, [f"np.swapaxes({a.src}, {i}, {j})", f"{a.op}.swapaxes({i}, {j})",
+                                        f"np.moveaxis({a.src}, {i}, {j})"]))
+            return
         if how == "T":
             src = _pick(rng, [f"{a.op}.T", f"np.transpose({a.src})", f"{a.op}.transpose()"])
         elif how == "transpose":
@@ -415,6 +487,8 @@ class _Builder:
         special = _pick(rng, [(-1,), (-1, 1), (1, -1), None, None, None])
         if special is not None:
             return special
+        if size == 0:  # an empty slice
+            return _pick(rng, [(0,), (0, 2), (2, -1), (1, 0, 3)])
         dims: list[int] = []
         rest = size
         for _ in range(int(rng.integers(1, 4)) - 1):
@@ -457,6 +531,110 @@ class _Builder:
             template = "({A} > 0).astype(np.int64)"  # float -> int casts of nan/inf/huge are undefined in C
         self.add(self._fill(template, a))
 
+    def _indexable(self) -> _Expr | None:
+        """An array operand (not a Python scalar), preferably one with axes."""
+        arrays = [e for e in self.pool if isinstance(e.value, (np.ndarray, np.generic))]
+        if not arrays:
+            return None
+        a = self.operand()
+        if a not in arrays or (not a.shape and self.rng.random() < 0.7):
+            with_axes = [e for e in arrays if e.shape]
+            a = _pick(self.rng, with_axes or arrays)
+        return a
+
+    def _basic_item(self, n: int) -> str:
+        """One axis's basic index: an int (negative too), or a slice with any step (negative too)."""
+        rng = self.rng
+        how = _weighted(rng, ["int", "full", "common", "random"], [3, 1, 3, 3])
+        if how == "int":
+            if rng.random() < 0.03 or n == 0:
+                return str(_pick(rng, [n, -n - 1]))  # out of range: IndexError, as in NumPy
+            return str(int(rng.integers(-n, n)))
+        if how == "full":
+            return ":"
+        if how == "common":
+            return _pick(rng, ["1:", ":-1", "::2", "::-1", "1:-1", "-2:", "::-2", ":1", "-1::-1", ":0"])
+        def bound() -> str:
+            return "" if rng.random() < 0.3 else str(int(rng.integers(-n - 2, n + 3)))
+        step = _pick(rng, ["", "1", "2", "3", "-1", "-2", "-3"])
+        return f"{bound()}:{bound()}" + (f":{step}" if step else "")
+
+    def make_index(self) -> None:
+        a = self._indexable()
+        if a is None:
+            return self.make_unary()
+        rng = self.rng
+        shape = a.shape
+        used = len(shape) if rng.random() < 0.7 else int(rng.integers(0, len(shape) + 1))  # x[1:] of 2-D
+        items = [self._basic_item(n) for n in shape[:used]]
+        if rng.random() < 0.25:  # a new axis
+            items.insert(int(rng.integers(0, len(items) + 1)), _pick(rng, ["None", "np.newaxis"]))
+        if rng.random() < 0.2:  # an ellipsis for a run of full axes
+            at = int(rng.integers(0, len(items) + 1))
+            items = [*items[:at], "...", *[k for k in items[at:] if rng.random() < 0.5 or k == "None"]]
+        if not items:
+            items = [_pick(rng, ["...", "None", ":"] if shape else ["...", "None"])]
+        if items == [":"] and not shape:
+            items = ["None"]
+        self.add(f"{a.op}[{', '.join(items)}]")
+
+    def _fits(self, name: str, n: int) -> bool:
+        bounds = self.indices[name]
+        return bounds is None or (bounds[0] >= -n and bounds[1] < n)
+
+    def _index_for(self, n: int) -> str:
+        """An integer-array index into an axis of size ``n``: an index argument that fits (or, rarely,
+        one that does not: IndexError), a list, or a concrete array."""
+        rng = self.rng
+        names = sorted(self.indices)
+        fitting = [k for k in names if self._fits(k, n)]
+        if fitting and rng.random() < 0.8:
+            return _pick(rng, fitting)
+        if names and rng.random() < 0.3:
+            return _pick(rng, names)
+        values = [int(v) for v in rng.integers(-n, n, size=int(rng.integers(1, 4)))] if n else []
+        return str(values) if rng.random() < 0.5 else f"np.array({values}, dtype=np.int64)"
+
+    def make_gather(self) -> None:
+        arrays = [e for e in self.pool if isinstance(e.value, (np.ndarray, np.generic)) and e.shape]
+        if not arrays:
+            return self.make_index()
+        rng = self.rng
+        a = self.operand()
+        if a not in arrays:
+            a = _pick(rng, arrays)
+        shape = a.shape
+        base = a.op
+        if not a.traced:  # NumPy cannot index a concrete array by a traced index: make it a traced constant
+            base = f"ed.constant({a.src})"
+        how = _weighted(rng, ["first", "axis", "pair", "arange", "take", "take-flat", "method"],
+                        [3, 2, 2 if len(shape) >= 2 else 0, 1 if len(shape) >= 2 else 0, 2, 1, 1])
+        k = int(rng.integers(len(shape)))
+        if how == "first":
+            src = f"{base}[{self._index_for(shape[0])}]"
+        elif how == "axis":
+            lead = _pick(rng, [", ".join([":"] * k), "..."]) if k else ""
+            if lead == "...":
+                k = len(shape) - 1
+            src = f"{base}[{lead + ', ' if lead else ''}{self._index_for(shape[k])}]"
+        elif how == "pair":
+            first, second = self._index_for(shape[0]), self._index_for(shape[1])
+            rest = ", :" if len(shape) > 2 and rng.random() < 0.5 else ""
+            if rest and rng.random() < 0.5:  # arrays apart: the gathered dimensions come first
+                src = f"{base}[{first}, :, {self._index_for(shape[2])}]" if len(shape) > 2 else f"{base}[{first}, {second}]"
+            else:
+                src = f"{base}[{first}, {second}{rest}]"
+        elif how == "arange":
+            src = f"{base}[np.arange({shape[0]}), {self._index_for(shape[1])}]"
+        elif how == "take":
+            axis = k - len(shape) if rng.random() < 0.3 else k
+            src = f"np.take({base}, {self._index_for(shape[k])}, axis={axis})"
+        elif how == "take-flat":
+            src = f"np.take({base}, {self._index_for(math.prod(shape))})"
+        else:
+            src = f"{base if base != a.src else a.op}.take({self._index_for(shape[k])}, axis={k})"
+        self.add(src)
+
     def make_where(self) -> None:
         a = self.operand()
         b = self.partner(a)
@@ -490,7 +668,13 @@ def _generate(seed: int) -> Case:
             continue
         shape = base if i == 0 else _related_shape(rng, base)
         args.append(random_array(rng, shape, _weighted(rng, DTYPES, DTYPE_WEIGHTS)))
-    builder = _Builder(rng, names, args)
+    for name in INDEX_NAMES[:int(_weighted(rng, [0, 1, 2], [0.6, 0.3, 0.1]))]:  # integer-array indices
+        names.append(name)
+        args.append(random_index_array(rng, base))
+    constants: dict[str, np.ndarray] = {}
+    for c in range(int(_weighted(rng, [0, 1, 2], [0.7, 0.24, 0.06]))):  # closed-over arrays
+        constants[f"C{c}"] = np.asarray(random_array(rng, _related_shape(rng, base), _weighted(rng, DTYPES, DTYPE_WEIGHTS)))
+    builder = _Builder(rng, names, args, constants)
     for _ in range(int(rng.integers(1, 8))):
         builder.step()
         if builder.raising is not None:
@@ -498,6 +682,13 @@ def _generate(seed: int) -> Case:
     outputs = _outputs(builder)
     body = "\n".join([*builder.lines, f"    return {outputs}"])
     source = f"def f({', '.join(names)}):\n{body}\n"
+    if constants:
+        lines = [f"{name} = {literal(value)}" for name, value in constants.items()]
+        if rng.random() < 0.4:  # a closure over them instead of module globals
+            inner = "".join(f"    {line}\n" for line in [*lines, *source.splitlines(), "return f"])
+            source = f"def make():\n{inner}\n\nf = make()\n"
+        else:
+            source = "\n".join(lines) + "\n\n\n" + source
     rulesets = [] if rng.random() < 0.25 else None
     return Case(source, tuple(args), seed, rulesets)
 
@@ -643,7 +834,7 @@ class IeeeMpMath:
 
 
 def mpmath_reference(program: Program, args: Sequence[Any], real_comparisons: bool = False,
-                     rounded: bool = False) -> list[np.ndarray]:
+                     rounded: bool = False, absorbed: list[Term] | None = None) -> list[np.ndarray]:
     """Exact value of each output of ``program``: float outputs as longdouble (NaN where unknown),
     int and bool outputs as arrays.
 
@@ -690,10 +881,51 @@ def mpmath_reference(program: Program, args: Sequence[Any], real_comparisons: bo
                 if t.dtype == "float32":  # the program rounds here: so does the reference
                     value = m.to_real(np.asarray(m.to_longdouble(value), dtype=np.float32))
                 real[id(t)] = np.asarray(value, dtype=object)
+            elif t.op == "div":
+                real[id(t)] = _signed_division(m, real_of(t.args[0]), real_of(t.args[1]), concrete[id(t.args[1])])
             else:
                 assert spec.real is not None
                 real[id(t)] = np.asarray(spec.real(m, *[real_of(a) for a in t.args], **t.attr), dtype=object)
+                if absorbed is not None and _zero_for_nonzero(concrete[id(t)], real[id(t)], m):
+                    absorbed.append(t)
     return [m.to_longdouble(real[id(o)]) if id(o) in real else np.asarray(concrete[id(o)]) for o in program.outputs]
+
+
+def _signed_division(m: IeeeMpMath, a: Any, b: Any, b_float: Any) -> np.ndarray:
+    """a / b exactly; where b is exactly zero and so is its float value (an int 0 cast to float, a
+    literal -0.0), a nonzero a gives the infinity IEEE gives: the sign of the float zero is exact there."""
+    a, b, z = np.broadcast_arrays(np.asarray(a, dtype=object), np.asarray(b, dtype=object), np.asarray(b_float))
+    out = np.empty(a.shape, dtype=object)
+    for idx in np.ndindex(a.shape):
+        x, y, zero = a[idx], b[idx], z[idx]
+        if y == 0 and zero == 0 and not m.ctx.isnan(x) and x != 0:
+            out[idx] = m.inf if (x > 0) != bool(np.signbit(zero)) else -m.inf
+        else:
+            out[idx] = m.div(x, y)
+    return out
+
+
+def _zero_for_nonzero(value: Any, exact: np.ndarray, m: IeeeMpMath) -> bool:
+    """Does the float64 ``value`` hold a zero anywhere the exact value is a finite nonzero number?"""
+    v = np.broadcast_to(np.asarray(value), exact.shape)
+    return any(v[i] == 0 and not (m.ctx.isnan(exact[i]) or m.ctx.isinf(exact[i])) and exact[i] != 0
+               for i in np.ndindex(exact.shape))
+
+
+def absorbs_a_value(case: Case) -> bool:
+    """Does NumPy's evaluation round some nonzero intermediate to zero (log(sigmoid(164)) is
+    -4.6e-72, NumPy's log(1.0) is 0.0)? An accurate jit then carries the tiny value on, and a
+    later ``0 * -4.6e-72`` is -0.0 where NumPy's ``0 * 0.0`` is +0.0."""
+    args = _fresh(case.args)
+    try:
+        program = trace_function(case.function(), args)
+        found: list[Term] = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mpmath_reference(program, args, absorbed=found)
+        return bool(found)
+    except Exception:
+        return False
 
 
 # ================================================================== the judge
@@ -714,6 +946,7 @@ class Verdict:
     improvements: int = 0  # elements finite and accurate where NumPy gave inf/nan
     sharper: int = 0  # elements accurate where NumPy's finite result was not
     unverified: int = 0  # improvements checked against the optimized program's exact value only
+    zero_signs_after_absorption: int = 0  # a zero's sign that follows from a value NumPy rounded to 0
     ill_conditioned: int = 0  # elements where NumPy's answer has the wrong sign or is inf (exact: finite)
     undefined: int = 0  # NaN where the exact value does not exist and NumPy's rounding made one up
     flips: int = 0  # bool/int elements that differ from NumPy's but agree with the exact comparison
@@ -787,12 +1020,22 @@ def _probe(value: Any) -> Any:
     return value
 
 
+class _ProbeNumpy:
+    """``np`` whose ``np.array`` makes probes: closed-over constants are followed too."""
+
+    def array(self, *args: Any, **kwargs: Any) -> Any:
+        return _probe(np.array(*args, **kwargs))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(np, name)
+
+
 def numpy_dtypes(case: Case) -> set[str]:
     """The dtypes of every intermediate NumPy computes for ``case`` (int8 and float16 included)."""
     _DtypeProbe.seen = set()
     # Python bools too (bool is the lowest dtype, so a 0-d bool array promotes as the weak scalar does)
     args = [_probe(np.asarray(a)) if isinstance(a, (np.ndarray, np.generic, bool)) else a for a in _fresh(case.args)]
-    _run(case.function(), args)
+    _run(case.function(_ProbeNumpy()), args)
     return set(_DtypeProbe.seen)
 
 
@@ -1097,6 +1340,10 @@ def _compare_floats(verdict: Verdict, where: str, k: int, n: np.ndarray, j: np.n
                 rescued = use & (again == "")
                 kinds[rescued] = ""
                 verdict.unverified += int(rescued.sum())
+    zero_signs = kinds == "signed-zero"
+    if zero_signs.any() and not strict and absorbs_a_value(verdict.case):
+        kinds[zero_signs] = ""
+        verdict.zero_signs_after_absorption += int(zero_signs.sum())
     verdict.improvements += int(improved.sum())
     verdict.sharper += int(sharper.sum())
     for kind in ELEMENT_PROBLEMS:
@@ -1166,6 +1413,7 @@ class Summary:
     flipped_programs: int = 0
     undefined_programs: int = 0
     ill_conditioned_programs: int = 0
+    absorbed_zero_programs: int = 0
     kinds: Counter[str] = field(default_factory=Counter)
     skips: Counter[str] = field(default_factory=Counter)
     examples: dict[str, Verdict] = field(default_factory=dict)  # the shortest failing program per kind
@@ -1194,6 +1442,7 @@ class Summary:
         self.flipped_programs += bool(v.flips)
         self.undefined_programs += bool(v.undefined)
         self.ill_conditioned_programs += bool(v.ill_conditioned)
+        self.absorbed_zero_programs += bool(v.zero_signs_after_absorption)
 
     @property
     def skip_rate(self) -> float:
@@ -1208,7 +1457,8 @@ class Summary:
                 f"program only), more accurate than NumPy {self.sharper_programs}, comparisons decided exactly "
                 f"where NumPy's rounding decided otherwise {self.flipped_programs}, nan where no real value "
                 f"exists and NumPy's rounding made one up {self.undefined_programs}, ill-conditioned where "
-                f"NumPy's answer has the wrong sign or is infinite {self.ill_conditioned_programs}")
+                f"NumPy's answer has the wrong sign or is infinite {self.ill_conditioned_programs}, zero signs that "
+                f"follow from a value NumPy rounded to zero {self.absorbed_zero_programs}")
 
 
 def run_seeds(seeds: Sequence[int]) -> Summary:

@@ -17,6 +17,7 @@ import random_programs as rp; print(rp.judge(rp.generate(SEED)).report())"``.
 from __future__ import annotations
 
 import functools
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -132,6 +133,16 @@ FOUND = {
     "softplus-tie-in-comparison": case("def f(x):\n    return np.log(1 + np.exp(x)) <= x\n", np.array([800.0])),
     "expm1-turns-minus-inf-into-nan": case("def f(x):\n    return np.log(np.exp(x) - 1)\n", np.array([-1e-310])),
     "dot-with-scalar-zero-sign": case("def f(x):\n    return np.dot(x, -3)\n", np.array([0.0, 1.0])),
+    # an empty list is an integer index in NumPy (np.asarray([]) is float64)
+    "empty-list-index": case("C = np.array([[1.0, 2.0]])\n\n\ndef f(x, i):\n"
+                             "    return x[[]], np.take(x, []), ed.constant(C)[i, ::-1], C[0, [[]]]\n",
+                             np.arange(6.0).reshape(2, 3), np.array([-1, 0])),
+    # ed.logsumexp of an empty slice is log(0) = -inf, as eagerly (and in scipy); it was refused
+    "logsumexp-of-empty-slice": case("def f(y):\n    return ed.logsumexp(y[:-5, -1]), ed.logsumexp(y[7:, None], axis=0)\n",
+                                     np.array([[35.0], [-0.12]])),
+    # judged right since the reference divides by an exact (int) zero as IEEE does: -104 / 0 = -inf
+    "logsumexp-past-a-division-by-int-zero": case(
+        "def f(x):\n    return 1.0 / np.log(np.sum(np.exp(np.array([1e34, -104.0]) / x)))\n", np.array([1, 0], np.int32)),
 }
 
 
@@ -220,7 +231,9 @@ def test_generator_covers_layout_scalars_dtypes_and_specials() -> None:
     def share(*needles: str) -> float:
         return sum(any(n in s for n in needles) for s in sources) / len(sources)
 
-    assert share(".T", "transpose", "reshape", "broadcast_to") > 0.3
+    assert share(".T", "transpose", "reshape", "broadcast_to", "np.concatenate", "np.stack", "expand_dims", "squeeze",
+                 "ravel", "flatten", "np.flip", "swapaxes", "moveaxis") > 0.3
+    assert share("np.concatenate(", "np.stack(") > 0.03 and share("np.flip(", "ravel()", "flatten()", "squeeze(") > 0.03
     assert share("np.sum", ".sum(", "np.mean", ".mean(", "np.max", ".max(", "np.min", ".min(", "logsumexp") > 0.2
     assert share("np.float32(", "np.float64(", "np.int64(", "np.int32(") > 0.03
     assert share(" @ ", "np.matmul", "np.dot") > 0.02
@@ -232,6 +245,22 @@ def test_generator_covers_layout_scalars_dtypes_and_specials() -> None:
     assert np.isnan(values).any() and np.isposinf(values).any() and np.isneginf(values).any()
     assert (np.signbit(values) & (values == 0)).any() and (np.abs(values) == 1e308).any()
     assert any(isinstance(a, np.ndarray) and a.ndim == 0 for c in cases for a in c.args)  # 0-d arrays
+    bodies = [c.source.split("def f(", 1)[1] for c in cases]
+
+    def body_share(pattern: str) -> float:
+        return sum(bool(re.search(pattern, b)) for b in bodies) / len(bodies)
+
+    assert body_share(r"[\w)]\[[^\]]*(:|None|newaxis|\.\.\.|-?\d)") > 0.15  # basic indexing
+    assert body_share(r"\[[^\]]*::-") > 0.01 and body_share(r"\[-\d") > 0.03  # negative steps, negative ints
+    assert body_share(r"\[[^\]]*None") > 0.03 and body_share(r"\[\.\.\.") > 0.01
+    assert body_share(r"\[(i|j)\b|, (i|j)\]|np\.take\(|\.take\(") > 0.08  # gathers by index arguments
+    assert body_share(r"\[(i|j|\[[-\d, ]*\]|np\.arange\(\d+\)|[\w.()\[\]-]+), (i|j)\b") > 0.01  # X[rows, cols]
+    assert body_share(r"np\.take\(") > 0.02
+    index_args = [a for c in cases for n, a in zip(rp._parameters(c.source), c.args, strict=True) if n in ("i", "j")]
+    assert len(index_args) > 60 and any((np.asarray(a) < 0).any() for a in index_args)  # negative indices too
+    assert {np.asarray(a).dtype.name for a in index_args} == {"int64", "int32"}
+    assert share("C0 = ") > 0.15 and share("def make():") > 0.05  # closed-over arrays: globals and closures
+    assert body_share(r"\bC0\b") > 0.1 and share("ed.constant(") > 0.005
 
 
 def test_judge_accepts_nan_only_where_no_real_value_exists() -> None:
@@ -254,3 +283,16 @@ def test_judge_accepts_comparisons_of_correctly_rounded_operands() -> None:
     verdict = rp.Verdict(case("def f(x):\n    return x <= 799.0\n", np.array([800.0])))
     rp._compare_exact(verdict, "", 0, np.array([False]), np.array([True]))
     assert verdict.kinds == ["bool-value"]  # not a tie: a wrong comparison is wrong
+
+
+def test_judge_accepts_zero_signs_only_after_a_value_numpy_rounded_to_zero() -> None:
+    absorbed = case("def f(x, y):\n    return y * (np.log(ed.sigmoid(x)) - y)\n", np.array([164.0]), np.array([0.0]))
+    assert rp.absorbs_a_value(absorbed)  # NumPy's log(sigmoid(164)) is 0.0; exactly -4.6e-72
+    verdict = rp.Verdict(absorbed)
+    rp._compare_floats(verdict, "", 0, np.array([0.0]), np.array([-0.0]), np.array([0.0], dtype=np.longdouble))
+    assert verdict.status == "ok" and verdict.zero_signs_after_absorption == 1
+    plain = case("def f(x):\n    return x * 0.0\n", np.array([-1.0]))
+    assert not rp.absorbs_a_value(plain)
+    verdict = rp.Verdict(plain)
+    rp._compare_floats(verdict, "", 0, np.array([-0.0]), np.array([0.0]), np.array([0.0], dtype=np.longdouble))
+    assert verdict.kinds == ["signed-zero"]
