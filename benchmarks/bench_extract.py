@@ -3,6 +3,11 @@
 Usage: ``python benchmarks/bench_extract.py [--time-limit 20] [--data DIR] [--methods ...]``.
 Also times loading and greedy DAG on a synthetic e-graph of ``--synthetic`` nodes
 (``--synthetic-kind program``: saturated-program-like; ``layered``: long-chain stress case).
+
+``--stages 100000 1000000`` (``--stages-only`` to skip the table) times each stage on
+synthetic graphs of those sizes, each in a fresh model so lazy caches count: JSON parse,
+model build, greedy-tree, greedy-dag, prune; minimum wall and CPU seconds of ``--repeats``
+runs, resident memory after the stage and the process's peak so far.
 """
 
 from __future__ import annotations
@@ -150,6 +155,57 @@ def program(n_nodes: int, seed: int = 0) -> EGraphModel:
 GENERATORS = {"program": program, "layered": layered}
 
 
+def _rss_mb() -> tuple[float, float]:
+    """(current, peak) resident set size of this process in MB (current: Linux only)."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    try:
+        with open("/proc/self/statm") as handle:
+            current = int(handle.read().split()[1]) * resource.getpagesize() / 2**20
+    except OSError:
+        current = float("nan")
+    return current, peak
+
+
+def stages(n_nodes: int, kind: str = "program", repeats: int = 3) -> None:
+    """Print wall/CPU time (min of ``repeats``) and memory per stage for one synthetic graph."""
+    import gc
+    import json
+
+    from extract.prune import prune
+
+    text = extract.dumps(GENERATORS[kind](n_nodes)).encode()
+    gc.collect()
+    print(f"\nsynthetic {kind}: {len(text) / 2**20:.1f} MB of JSON; baseline RSS "
+          f"{_rss_mb()[0]:.0f} MB")
+    print(f"{'stage':<12} {'wall s':>8} {'cpu s':>8} {'RSS MB':>8} {'peak MB':>8}  result")
+
+    def timed(name: str, make_input: object, run: object) -> None:
+        walls, cpus, note = [], [], ""
+        for _ in range(repeats):
+            arg = make_input() if callable(make_input) else None  # type: ignore[operator]
+            gc.collect()
+            w, c = time.perf_counter(), time.process_time()
+            out = run(arg)  # type: ignore[operator]
+            walls.append(time.perf_counter() - w)
+            cpus.append(time.process_time() - c)
+            current, peak = _rss_mb()
+            note = out if isinstance(out, str) else note
+            del out, arg
+        print(f"{name:<12} {min(walls):>8.3f} {min(cpus):>8.3f} {current:>8.0f} {peak:>8.0f}  {note}",
+              flush=True)
+
+    timed("json parse", None, lambda _: json.loads(text) and "")
+    timed("build", lambda: json.loads(text), lambda data: extract.from_dict(data) and "")
+    timed("load", None, lambda _: (lambda m: f"{m.num_nodes} nodes, {m.num_classes} classes")(
+        extract.loads(text)))
+    model_of = lambda: extract.loads(text)
+    timed("greedy-tree", model_of, lambda m: f"cost {extract.greedy_tree(m).cost:g}")
+    timed("greedy-dag", model_of, lambda m: f"cost {extract.greedy_dag(m).cost:g}")
+    timed("prune", model_of, lambda m: f"{sum(len(v) for v in prune(m).members.values())} nodes kept")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--time-limit", type=float, default=20.0)
@@ -158,7 +214,15 @@ def main() -> None:
                         default=["greedy-tree", "greedy-dag", "ilp-highs", "ilp-cpsat"])
     parser.add_argument("--synthetic", type=int, default=100_000)
     parser.add_argument("--synthetic-kind", choices=sorted(GENERATORS), default="program")
+    parser.add_argument("--stages", type=int, nargs="*", default=[], metavar="N",
+                        help="per-stage time and memory on synthetic graphs of N nodes (e.g. 1000000)")
+    parser.add_argument("--stages-only", action="store_true", help="only the --stages report")
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    for n_nodes in args.stages:
+        stages(n_nodes, args.synthetic_kind, args.repeats)
+    if args.stages_only:
+        return
     with (args.data / "reference.csv").open() as handle:
         ref = {row["file"]: row for row in csv.DictReader(handle)}
     header = f"{'file':<14} {'method':<12} {'cost':>12} {'/ref':>8} {'bound':>12} " \

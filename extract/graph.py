@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+
 from .model import EGraphModel
 
 __all__ = [
@@ -21,12 +23,11 @@ __all__ = [
 
 def usable_nodes(model: EGraphModel) -> list[bool]:
     """Nodes an extraction may pick: not subsumed, finite cost, no child in their own class."""
-    costs = model.cost_list
-    subsumed = model.subsumed.tolist()
-    classes = model.class_list
-    inf = float("inf")
-    return [not subsumed[i] and costs[i] != inf and classes[i] not in kids
-            for i, kids in enumerate(model.unique_children)]
+    ok = ~model.subsumed & (model.costs != np.inf)
+    _, _, owner, cls = model._unique_csr
+    if len(owner):
+        ok[owner[model.node_class[owner] == cls]] = False
+    return ok.tolist()  # type: ignore[no-any-return]
 
 
 def derivable(model: EGraphModel, allowed: Sequence[bool]) -> tuple[list[bool], list[bool]]:

@@ -5,7 +5,9 @@
   with non-negative costs; always acyclic (children settle before parents).
 * :func:`greedy_dag` — extraction-gym's "faster-greedy-dag": each class keeps a *cost
   set* (the distinct classes of its current term and their costs), so shared subterms are
-  counted once; a worklist re-examines the parents of every class whose set improved.
+  counted once; classes settle cheapest-first (see :func:`dag_choice`). The original
+  implementation is kept in ``tests/extract/greedy_reference.py``; the tests check that
+  this one picks exactly the same nodes.
 * :func:`improve` — a cheap pass that switches a class to a cheaper node whose children are
   already in the extraction (below it); kept only if the DAG cost drops.
 """
@@ -18,10 +20,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ._gcpause import paused_gc
 from .errors import CostOverflowError, NoFiniteExtractionError, overflow_message
 from .extraction import Extraction
 from .graph import chosen_order, derivable, usable_nodes
-from .model import EGraphModel
+from .model import EGraphModel, IntArray
 from .verify import build_extraction, verify_choice
 
 __all__ = [
@@ -54,6 +57,33 @@ def _ready_counts(model: EGraphModel, usable: Sequence[bool]) -> list[int]:
     return [len(kids) if ok else -1 for kids, ok in zip(model.unique_children, usable, strict=True)]
 
 
+def _ranges(ptr: IntArray, which: IntArray) -> tuple[IntArray, IntArray]:
+    """Concatenated CSR ranges ``ptr[w]:ptr[w+1]`` for ``w`` in ``which``: (positions, owner).
+
+    ``owner`` is the index into ``which`` of each position; positions keep CSR order.
+    """
+    starts, lengths = ptr[which], ptr[which + 1] - ptr[which]
+    total = int(lengths.sum())
+    owner = np.repeat(np.arange(len(which), dtype=np.int64), lengths)
+    offsets = np.zeros(len(which), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=offsets[1:])
+    return np.arange(total, dtype=np.int64) - offsets[owner] + starts[owner], owner
+
+
+def _distinct(idx: IntArray, size: int) -> IntArray:
+    """The distinct values of ``idx`` (all in ``0..size-1``), ascending."""
+    if len(idx) * 16 > size:
+        mark = np.zeros(size, dtype=np.bool_)
+        mark[idx] = True
+        return np.flatnonzero(mark)
+    ordered = np.sort(idx)
+    if len(ordered) > 1:
+        keep = np.ones(len(ordered), dtype=np.bool_)
+        np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+        ordered = ordered[keep]
+    return ordered
+
+
 def _tree_choice_sweeps(model: EGraphModel, usable: Sequence[bool], max_sweeps: int
                         ) -> tuple[list[int], list[float]] | None:
     """Tree costs by vectorised value iteration (non-negative costs); None if not converged.
@@ -64,37 +94,107 @@ def _tree_choice_sweeps(model: EGraphModel, usable: Sequence[bool], max_sweeps: 
     optimal terms are deep. A class's choice is updated only when its cost strictly drops,
     to the lowest-index node attaining it; that node's children reached their final costs a
     sweep earlier, so along chosen edges that sweep number strictly decreases: acyclic.
+
+    Only the nodes with a child class that dropped in the previous sweep are re-priced (and
+    only their classes re-minimised), with the same sums in the same order as a full sweep,
+    so each sweep costs as much as what changed.
     """
     n, n_classes = model.num_nodes, model.num_classes
     costs = np.where(np.asarray(usable, dtype=np.bool_), model.costs, np.inf)
     if n == 0 or bool((costs < 0).any()):
         return None
-    owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(model.child_ptr))
+    child_ptr = model.child_ptr
     child_classes = model.child_classes
     order = model.class_nodes
     ptr = model.class_ptr
     if bool((ptr[1:] == ptr[:-1]).any()):
         return None  # a class without nodes: reduceat cannot express it
-    starts = ptr[:-1]
-    class_of_sorted = model.node_class[order]
+    # every node's class-of-child edges, grouped by child class: the parents of each class
+    edge_owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(child_ptr))
+    by_child = np.argsort(child_classes, kind="stable")
+    parent_nodes = edge_owner[by_child]
+    parent_ptr = np.zeros(n_classes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(child_classes, minlength=n_classes), out=parent_ptr[1:])
     best = np.full(n_classes, np.inf)
     choice = np.full(n_classes, -1, dtype=np.int64)
-    for _ in range(max_sweeps):
-        if len(child_classes):
-            with np.errstate(over="ignore", invalid="ignore"):  # overflow: inf, never chosen
-                vals = costs + np.bincount(owner, weights=best[child_classes], minlength=n)
-        else:
-            vals = costs
-        ranked = vals[order]
-        new_best = np.minimum.reduceat(ranked, starts)
-        dropped = new_best < best
-        if not dropped.any():
-            return choice.tolist(), best.tolist()
-        attained = np.minimum.reduceat(
-            np.where(ranked == new_best[class_of_sorted], order, n), starts)
-        choice[dropped] = attained[dropped]
-        best[dropped] = new_best[dropped]
+    vals = costs.copy()
+    vals[np.diff(child_ptr) > 0] = np.inf  # children at inf in the first sweep
+    classes = np.arange(n_classes, dtype=np.int64)  # classes to re-minimise this sweep
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow: inf, never chosen
+        for _ in range(max_sweeps):
+            if not len(classes):
+                return choice.tolist(), best.tolist()
+            pos, owner = _ranges(ptr, classes)
+            members = order[pos]
+            ranked = vals[members]
+            starts = np.zeros(len(classes), dtype=np.int64)
+            np.cumsum((ptr[classes + 1] - ptr[classes])[:-1], out=starts[1:])
+            new_best = np.minimum.reduceat(ranked, starts)
+            old = best[classes]
+            dropped = new_best < old
+            if not dropped.any():
+                return choice.tolist(), best.tolist()
+            attained = np.minimum.reduceat(np.where(ranked == new_best[owner], members, n), starts)
+            fell = classes[dropped]
+            choice[fell] = attained[dropped]
+            best[fell] = new_best[dropped]
+            # re-price the parents of the classes that fell, summing children in file order
+            epos, _ = _ranges(parent_ptr, fell)
+            nodes = _distinct(parent_nodes[epos], n)
+            cpos, cowner = _ranges(child_ptr, nodes)
+            vals[nodes] = costs[nodes] + np.bincount(cowner, weights=best[child_classes[cpos]],
+                                                     minlength=len(nodes))
+            classes = _distinct(model.node_class[nodes], n_classes)
     return None
+
+
+def _tree_choice_like_queue(model: EGraphModel, usable: Sequence[bool], complete: bool
+                            ) -> tuple[list[int], list[float]] | None:
+    """The priority queue's exact answer, computed by sweeps run to convergence; or None.
+
+    The least fixed point of the sweeps is the queue's settled costs (same sums, same
+    order). The queue settles each class through its lowest-index node attaining that cost
+    provided every such node's child classes cost strictly less (then they settle first and
+    that node is queued in time); when some attaining node has a child of equal cost
+    (zero-cost nodes), None is returned and the queue runs. Without ``complete`` the queue
+    stops after the last root, so only classes popping no later, by (cost, node), keep
+    their choice.
+
+    Only for integer costs whose sums stay below 2**53: then every sum is exact, as the
+    queue's (compensated, left-to-right) sums are; with other costs the two may differ in
+    the last bit, which could break a tie differently, so None is returned.
+    """
+    n = model.num_nodes
+    costs = np.where(np.asarray(usable, dtype=np.bool_), model.costs, np.inf)
+    finite_costs = costs[np.isfinite(costs)]
+    if bool((finite_costs != np.round(finite_costs)).any()):
+        return None
+    swept = _tree_choice_sweeps(model, usable, model.num_classes + 2)
+    if swept is None:
+        return None
+    best = np.asarray(swept[1])
+    finite_best = best[np.isfinite(best)]
+    if len(finite_best) and float(finite_best.max()) >= 2.0**53:
+        return None
+    owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(model.child_ptr))
+    child_best = best[model.child_classes]
+    with np.errstate(over="ignore", invalid="ignore"):
+        vals = costs + np.bincount(owner, weights=child_best, minlength=n)
+    own = best[model.node_class]
+    attains = np.isfinite(vals) & (vals == own)
+    if len(owner) and bool((attains[owner] & (child_best >= own[owner])).any()):
+        return None
+    choice = np.full(model.num_classes, n, dtype=np.int64)
+    np.minimum.at(choice, model.node_class[attains], np.flatnonzero(attains))
+    choice[choice == n] = -1
+    if not complete:
+        roots = np.unique(model.roots)
+        if bool((choice[roots] >= 0).all()):
+            last = max(zip(best[roots].tolist(), choice[roots].tolist(), strict=True))
+            later = (best > last[0]) | ((best == last[0]) & (choice > last[1]))
+            choice[later] = -1
+    best[choice < 0] = np.inf
+    return choice.tolist(), best.tolist()
 
 
 def tree_choice(model: EGraphModel, usable: Sequence[bool], complete: bool = False,
@@ -106,7 +206,8 @@ def tree_choice(model: EGraphModel, usable: Sequence[bool], complete: bool = Fal
     not needed by the roots' terms (with ``complete=True`` every class is settled, and -1
     means no finite derivation).
 
-    With non-negative costs, up to ``max_sweeps`` vectorised sweeps are tried first (see
+    With non-negative costs, up to ``max_sweeps`` vectorised sweeps (each re-pricing only
+    what changed, so many cheap sweeps are fine) are tried first (see
     :func:`_tree_choice_sweeps`; same costs, every class settled, ties may resolve to
     another node of equal tree cost); the priority queue runs when they do not converge.
     """
@@ -114,6 +215,9 @@ def tree_choice(model: EGraphModel, usable: Sequence[bool], complete: bool = Fal
         swept = _tree_choice_sweeps(model, usable, max_sweeps)
         if swept is not None:
             return swept
+        exact = _tree_choice_like_queue(model, usable, complete)
+        if exact is not None:
+            return exact
     kids_all = model.children_lists
     classes = model.class_list
     costs = model.cost_list
@@ -216,6 +320,11 @@ def dag_choice(model: EGraphModel, usable: Sequence[bool], max_work: int | None 
 
     Stops once every root class is settled (their terms are final then); classes not settled
     by then keep choice -1, as do classes without a finite derivation.
+
+    The priority queue is a heap of distinct totals whose buckets are heaps of node indices:
+    the same (total, node) order as a heap of pairs, with cheaper comparisons, and small
+    when costs are integers (many equal totals). Callers run it with the cyclic garbage
+    collector paused (:func:`_greedy_pair`): it allocates millions of acyclic frozensets.
     """
     uniq = model.unique_children
     classes = model.class_list
@@ -237,13 +346,32 @@ def dag_choice(model: EGraphModel, usable: Sequence[bool], max_work: int | None 
     exhausted = budget < 0
     prune_by_bound = min(costs, default=0.0) >= 0
     first = [-1] * n_classes  # the node queued with that total
-    heap = _leaf_heap(model, missing, queued, first)
+    # The queue pops (total, node) in lexicographic order like a heap of pairs would, but
+    # as a heap of distinct totals (floats compare faster than tuples, and with integer
+    # costs there are few distinct totals) whose buckets are heaps of node indices.
+    buckets: dict[float, list[int]] = {}
+    for value, node in _leaf_heap(model, missing, queued, first):
+        bucket = buckets.get(value)
+        if bucket is None:
+            buckets[value] = [node]
+        else:
+            bucket.append(node)
+    for bucket in buckets.values():
+        heapq.heapify(bucket)
+    heap = list(buckets)
+    heapq.heapify(heap)
     pop, push = heapq.heappop, heapq.heappush
+    bget = buckets.get
     wget = weight.__getitem__
     is_root = _root_flags(model)
     roots_left = sum(is_root)
     while heap:
-        total, node = pop(heap)
+        total = heap[0]
+        bucket = buckets[total]
+        node = pop(bucket)
+        if not bucket:
+            pop(heap)
+            del buckets[total]
         cls = classes[node]
         if choice[cls] >= 0:
             pending.pop(node, None)
@@ -290,7 +418,12 @@ def dag_choice(model: EGraphModel, usable: Sequence[bool], max_work: int | None 
                 if value < queued[pcls] or (value == queued[pcls] and parent < first[pcls]):
                     queued[pcls] = value
                     first[pcls] = parent
-                    push(heap, (value, parent))
+                    bucket = bget(value)
+                    if bucket is None:
+                        buckets[value] = [parent]
+                        push(heap, value)
+                    else:
+                        push(bucket, parent)
                 continue
             price = costs[parent]
             if len(pkids) == 2:
@@ -352,7 +485,12 @@ def dag_choice(model: EGraphModel, usable: Sequence[bool], max_work: int | None 
                 first[pcls] = parent
                 if parts is not None:
                     pending[parent] = parts
-                push(heap, (value, parent))
+                bucket = bget(value)
+                if bucket is None:
+                    buckets[value] = [parent]
+                    push(heap, value)
+                else:
+                    push(bucket, parent)
     return choice
 
 
@@ -424,6 +562,12 @@ def _greedy_pair(model: EGraphModel, usable: Sequence[bool], improve_result: boo
     than greedy tree. Both passes settle exactly the derivable classes, so a root left
     unchosen means no finite extraction exists.
     """
+    with paused_gc():  # millions of acyclic frozensets: full collections only cost time
+        return _greedy_pair_body(model, usable, improve_result)
+
+
+def _greedy_pair_body(model: EGraphModel, usable: Sequence[bool], improve_result: bool
+                      ) -> dict[str, object]:
     tree, best = tree_choice(model, usable)
     _check_roots_chosen(model, tree, usable)
     dag = dag_choice(model, usable)

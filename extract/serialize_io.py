@@ -19,6 +19,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from ._gcpause import paused_gc
 from .errors import MalformedEGraphError
 from .model import EGraphModel
 
@@ -66,6 +67,11 @@ def loads(text: str | bytes, *, allow_negative: bool = True, name: str = "<strin
     """Load an e-graph from JSON text (``bytes`` must be UTF-8, optionally gzipped)."""
     if isinstance(text, (bytes, bytearray)):
         text = _decode(bytes(text), name)
+    with paused_gc():  # millions of acyclic containers: full collections only cost time
+        return _parse_and_build(text, allow_negative, name)
+
+
+def _parse_and_build(text: str, allow_negative: bool, name: str) -> EGraphModel:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -222,6 +228,11 @@ def _columns_checked(node_ids: list[str], nodes: Mapping[str, Any]) -> dict[str,
 
 def from_dict(data: Mapping[str, Any], *, allow_negative: bool = True) -> EGraphModel:
     """Build a model from the parsed JSON object (see module docstring for the format)."""
+    with paused_gc():
+        return _from_dict(data, allow_negative)
+
+
+def _from_dict(data: Mapping[str, Any], allow_negative: bool) -> EGraphModel:
     if not isinstance(data, Mapping) or not isinstance(data.get("nodes"), Mapping):
         raise MalformedEGraphError(
             "an egraph-serialize document is an object with a 'nodes' object; none found")
