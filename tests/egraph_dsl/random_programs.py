@@ -150,7 +150,7 @@ def _float_literal(x: float) -> str:
     return repr(x)
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: values are arrays
 class _Expr:
     src: str
     value: Any
