@@ -529,7 +529,7 @@ def power(base: Operand, exponent: Operand, operator: bool = False) -> LazyArray
     dtype, weak = resolve_dtypes("pow", [lb, le], function)
     if le.term.op == "const" and not lb.term.weak:
         value = float(le.term.attr["value"])
-        if not dtypes.is_float(dtype) and value < 0:
+        if not dtypes.is_float(dtype) and value < 0 and lb.size > 0:  # NumPy's loop raises, on no element none
             raise IntegerPowerError(f"Integers to negative integer powers are not allowed{_where()} "
                                     "(as in NumPy); use a float base, e.g. x.astype(np.float64) ** -1")
         cast = LazyArray(_cast(lb, dtype), weak_kind=weak)  # weak only for Python scalars ** a constant

@@ -31,7 +31,6 @@ RULES = [
     # equal over the reals, and IEEE-faithful: NumPy's nan, infinities and signed zeros, no less
     # accurate (rules that are not live in `fast-math`, see rulesets/fast_math.py)
     rewrite("1 / (1 / ?x)", "?x", name="recip-recip", when="?x != 0"),
-    rewrite("exp(?a) * exp(?b)", "exp(?a + ?b)", name="exp-mul", claim="real"),
     rewrite("exp(log(?x))", "?x", name="exp-log", when="?x > 0"),
     # `+ 0`: log(exp(-0.0)) is log(1) = +0.0; nothing else changes (x + 0 is x for x != -0.0)
     rewrite("log(exp(?x))", "?x + 0", name="log-exp", claim="real"),

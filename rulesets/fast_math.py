@@ -40,6 +40,8 @@ RULES = [
     rewrite("sum(?a - ?b, axis=?x, keepdims=?k)", "sum(?a, axis=?x, keepdims=?k) - sum(?b, axis=?x, keepdims=?k)",
             name="sum-sub", claim="real", tags=FAST, doc="a = b = [1e308, 1e308] gives 0, the rule inf - inf = nan"),
     # exp/log laws
+    rewrite("exp(?a) * exp(?b)", "exp(?a + ?b)", name="exp-mul", claim="real", tags=FAST,
+            doc="exp(fl(a + b)) is |a + b| ulps off: a = -252.5, b = -126.3 gives 64 ulps, NumPy 1"),
     rewrite("exp(?a) / exp(?b)", "exp(?a - ?b)", name="exp-div", claim="real", tags=FAST,
             doc="a = -750, b = -inf: NumPy 0/0 = nan, the rule inf (the exact limit; check-rules cannot establish it)"),
     rewrite("log(?a * ?b)", "log(?a) + log(?b)", name="log-mul", when=["?a > 0", "?b > 0"], tags=FAST,
