@@ -6,7 +6,6 @@ models, ``backends``); those packages are imported here lazily, inside functions
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +18,6 @@ from .engine.report import RunReport
 from .errors import ExtractionFailedError, OptionError
 from .program import Program
 from .registry import Registry, RuleSet, RulesetSpec, combine, default_registry
-from .rules import Rule
 from .term import Term
 
 
@@ -67,19 +65,14 @@ def _check_user_rules(registry: Registry, spec: RulesetSpec) -> None:
     holds a rule the library does not ship.
     """
     parts = registry.parts(spec)
-    shipped = _shipped_rules()
+    import rulesets
+
+    shipped = rulesets.shipped_rules()
     if all(rule in shipped for rs in parts for rule in rs.rules):
         return
     from proofs.first_use import check_first_use
 
     check_first_use(parts, registry)
-
-
-@functools.cache
-def _shipped_rules() -> frozenset[Rule]:
-    import rulesets
-
-    return frozenset(rule for rs in rulesets.SHIPPED for rule in rs.rules)
 
 
 def _ensure_shipped_rulesets() -> None:

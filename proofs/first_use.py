@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Sequence
-from functools import cache
 from pathlib import Path
 
 from egraph_dsl.errors import UnsoundRuleError
@@ -46,11 +45,10 @@ def rule_key(rule: Rule, fast_math: bool) -> str:
     return hashlib.sha256(json.dumps(record).encode()).hexdigest()[:24]
 
 
-@cache
 def _shipped() -> frozenset[Rule]:
     import rulesets
 
-    return frozenset(rule for rs in rulesets.SHIPPED for rule in rs.rules)
+    return rulesets.shipped_rules()
 
 
 def _cache_dir() -> Path | None:

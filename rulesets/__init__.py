@@ -7,7 +7,10 @@ distribution, log laws, matrix-chain reassociation: equal over the reals, not in
 and ``reassociate`` (commutativity, associativity, factoring, tagged ``expensive``) are opt-in.
 """
 
+from functools import cache
+
 from egraph_dsl.registry import default_registry
+from egraph_dsl.rules import Rule
 
 from .algebra import algebra, reassociate
 from .fast_math import fast_math
@@ -20,4 +23,12 @@ for _ruleset in SHIPPED:
     if _ruleset.name not in default_registry:
         default_registry.register(_ruleset)
 
-__all__ = ["SHIPPED", "algebra", "fast_math", "linalg", "reassociate", "stability"]
+
+
+@cache
+def shipped_rules() -> frozenset[Rule]:
+    """Every rule the library ships (first use checks only the others)."""
+    return frozenset(rule for rs in SHIPPED for rule in rs.rules)
+
+
+__all__ = ["SHIPPED", "algebra", "fast_math", "linalg", "reassociate", "shipped_rules", "stability"]
