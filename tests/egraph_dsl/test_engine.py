@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +15,10 @@ from egraph_dsl.engine.egraph import EGraph
 from egraph_dsl.errors import ConstantConflictError, LimitsError
 from egraph_dsl.pipeline import optimize
 from egraph_dsl.program import Program, evaluate
+
+sys.path.insert(0, str(Path(__file__).parent))  # --import-mode=importlib: reach the helpers
+from sample_programs import sum_of_products
+
 from egraph_dsl.term import Term
 
 
@@ -210,20 +215,12 @@ def test_bad_limits_name_the_field_and_what_to_pass(spec: dict[str, object], mes
     assert "e.g." in str(info.value)
 
 
-def _sum_of_products(n: int) -> Program:
-    xs = [term.input_(f"x{i}", (4,), "float64") for i in range(n)]
-    t = term.make("mul", [xs[0], xs[1]])
-    for x in xs[2:]:
-        t = term.make("add", [t, term.make("mul", [x, xs[0]])])
-    return Program(tuple(xs), (t,), "sum_of_products")
-
-
 def test_trial_in_a_copy_is_killed_at_its_timeout_and_leaves_the_egraph_alone() -> None:
     """egglog cannot stop inside an application: trials run in a copy that can be killed."""
     import rulesets
 
     eg = EGraph()
-    eg.load(_sum_of_products(16).outputs)
+    eg.load(sum_of_products(16).outputs)
     eg.run(rulesets.reassociate, ed.Limits(nodes=10**6, iterations=3, seconds=30))
     compiled = eg._compile_ruleset(rulesets.reassociate, None)
     everything = eg._combined(compiled, tuple(compiled.names))
@@ -242,7 +239,7 @@ def test_saturation_alone_keeps_its_time_limit() -> None:
     import rulesets
 
     eg = EGraph()
-    eg.load(_sum_of_products(16).outputs)
+    eg.load(sum_of_products(16).outputs)
     start = time.perf_counter()
     report = eg.run(rulesets.reassociate, ed.Limits(nodes=10**7, iterations=10**4, seconds=1.0))
     assert time.perf_counter() - start < 1.0 + 3.0
