@@ -33,7 +33,9 @@ NVRTC_OPTIONS: tuple[str, ...] = ("--std=c++17", "-fmad=false")  # no FMA contra
 STRATEGY: dict[str, str] = {name: "fused" for name, s in ops.OPS.items() if s.elementwise}
 STRATEGY.update({"input": "argument", "const": "constant"})
 STRATEGY.update({name: "fused" for name in ("sum", "mean", "max", "min")})
-STRATEGY.update({name: "impl" for name in ("logsumexp", "matmul", "trace", "diagonal", "take", "index_check", "concat")})
+STRATEGY.update({name: "impl" for name in ("logsumexp", "matmul", "trace", "diagonal", "take", "index_check", "concat",
+                                           "scatter_add")})
+STRATEGY.update({name: "impl" for name in ("prod", "argmax", "argmin", "cumsum", "cumprod")})
 STRATEGY["array_const"] = "impl"  # copied to the device by its impl (cupy.asarray) on each call
 STRATEGY.update({name: "view" for name in VIEW_OPS})
 # "fused" ops fall back to impl(cupy, ...) for dtypes their C template does not cover exactly

@@ -63,6 +63,65 @@ EGD_FN float logaddexp_(float a, float b) {
 }
 EGD_FN double softplus_(double x) { return logaddexp_(0.0, x); }
 EGD_FN float softplus_(float x) { return logaddexp_(0.0f, x); }
+#define EGD_FLOAT_UFUNCS(T) \
+EGD_FN T floor_divide_(T a, T b) { /* npy_floor_divide */ \
+    if (b == 0) return a / b; \
+    const T mod = fmod(a, b); \
+    T div = (a - mod) / b; \
+    if (mod != 0 && (b < 0) != (mod < 0)) div -= 1; \
+    if (div == 0) return copysign((T)0, a / b); \
+    T floordiv = floor(div); \
+    if (div - floordiv > (T)0.5) floordiv += 1; \
+    return floordiv; \
+} \
+EGD_FN T remainder_(T a, T b) { /* npy_remainder: the sign of the divisor */ \
+    T mod = fmod(a, b); \
+    if (b == 0) return mod; \
+    if (mod != 0) { if ((b < 0) != (mod < 0)) mod += b; } else mod = copysign((T)0, b); \
+    return mod; \
+} \
+EGD_FN T fmod_(T a, T b) { return fmod(a, b); } \
+EGD_FN T gammaln_(T x) { return (isinf(x) && x < 0) ? x : lgamma(x); /* scipy: gammaln(-inf) = -inf */ } \
+EGD_FN T log_expit_(T x) { return x < 0 ? x - log1p(exp(x)) : -log1p(exp(-x)); } \
+EGD_FN T logit_(T x) { /* scipy's: log(x / (1 - x)) away from 1/2 */ \
+    if (x < (T)0.3 || x > (T)0.65) return log(x / (1 - x)); \
+    const T s = 2 * (x - (T)0.5); \
+    return log1p(s) - log1p(-s); \
+} \
+EGD_FN T xlogy_(T x, T y) { return (x == 0 && !isnan(y)) ? (T)0 : x * log(y); } \
+EGD_FN T xlog1py_(T x, T y) { return (x == 0 && !isnan(y)) ? (T)0 : x * log1p(y); } \
+EGD_FN T ndtr_(T x) { \
+    const T z = x * (T)EGD_SQRT1_2; \
+    if (fabs(z) < (T)EGD_SQRT1_2) return (T)0.5 + (T)0.5 * erf(z); \
+    return z > 0 ? 1 - (T)0.5 * erfc(z) : (T)0.5 * erfc(-z); \
+} \
+EGD_FN T log_ndtr_(T x) { /* log1p near 1, the asymptotic series where ndtr underflows */ \
+    if (x > 6) return log1p(-ndtr_(-x)); \
+    if (x > -20) return log(ndtr_(x)); \
+    const T x2 = x * x; \
+    T term = 1, sum = 1; \
+    for (int k = 1; k < 12; ++k) { term *= -(T)(2 * k - 1) / x2; sum += term; } \
+    return -x2 / 2 - log(-x) - (T)EGD_HALF_LOG_2PI + log(sum); \
+}
+#define EGD_INT_UFUNCS(T, LOWEST) \
+EGD_FN T floor_divide_(T a, T b) { /* NumPy: 0 for a zero divisor, LOWEST // -1 wraps */ \
+    if (b == 0) return 0; \
+    if (b == -1 && a == LOWEST) return LOWEST; \
+    const T q = a / b; \
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q; \
+} \
+EGD_FN T remainder_(T a, T b) { \
+    if (b == 0 || b == -1) return 0; \
+    const T r = a % b; \
+    return (r != 0 && (r < 0) != (b < 0)) ? r + b : r; \
+} \
+EGD_FN T fmod_(T a, T b) { return (b == 0 || b == -1) ? 0 : a % b; }
+#define EGD_SQRT1_2 0.707106781186547524400844362104849039
+#define EGD_HALF_LOG_2PI 0.918938533204672741780329736405617639
+EGD_FLOAT_UFUNCS(double)
+EGD_FLOAT_UFUNCS(float)
+EGD_INT_UFUNCS(long long, (-9223372036854775807LL - 1))
+EGD_INT_UFUNCS(int, (-2147483647 - 1))
 """
 
 _TARGET_PROLOGUE: dict[str, str] = {

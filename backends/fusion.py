@@ -35,7 +35,24 @@ FUSABLE_OPERAND_DTYPES: dict[str, frozenset[str]] = {
     "div": FLOAT_DTYPES, "pow": FLOAT_DTYPES, "logaddexp": FLOAT_DTYPES, "abs": FLOAT_DTYPES,
     "sqrt": FLOAT_DTYPES, "exp": FLOAT_DTYPES, "log": FLOAT_DTYPES, "log1p": FLOAT_DTYPES,
     "expm1": FLOAT_DTYPES, "tanh": FLOAT_DTYPES, "sigmoid": FLOAT_DTYPES, "softplus": FLOAT_DTYPES,
+    # the rest of the ufuncs: libm for floats (integer rounding is the identity, left to CuPy);
+    # logic on every dtype, bitwise on bools and ints (~ only on ints: C's ~true is -2),
+    # NumPy's floor division and remainders (zero divisors included) through helpers
+    **dict.fromkeys(("sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh",
+                     "arctanh", "exp2", "log2", "log10", "cbrt", "floor", "ceil", "trunc", "rint", "reciprocal",
+                     "isfinite", "isnan", "isinf", "signbit", "arctan2", "hypot", "copysign",
+                     "log_expit", "logit", "erf", "erfc", "xlogy", "xlog1py"),
+                    FLOAT_DTYPES),
+    "sign": _NUMERIC, "logical_not": _ALL, "logical_and": _ALL, "logical_or": _ALL, "logical_xor": _ALL,
+    "bitwise_and": INT_DTYPES | {"bool"}, "bitwise_or": INT_DTYPES | {"bool"}, "bitwise_xor": INT_DTYPES | {"bool"},
+    "invert": INT_DTYPES, "floor_divide": _NUMERIC, "remainder": _NUMERIC, "fmod": _NUMERIC,
 }
+
+# elementwise ops never fused, and why: they run through their CuPy impl
+UNFUSED: dict[str, str] = dict.fromkeys(
+    ("ndtr", "log_ndtr", "gammaln"),
+    "scipy's implementation (cephes) differs from the C helpers by more than 4 ulps in its tails "
+    "(gammaln of a subnormal is inf in scipy): cupyx.scipy.special computes it instead")
 
 # reductions that can close a fused group, with the dtypes their generated loop is exact for
 FUSABLE_REDUCTIONS: dict[str, frozenset[str]] = {

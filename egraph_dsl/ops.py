@@ -10,9 +10,10 @@ check that every op has an entry for every backend and checker.
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -52,6 +53,8 @@ class OpSpec:
     symbol: str | None = None  # infix symbol for printing and patterns
     result_dtype: str | None = None  # fixed result dtype (comparisons give bool)
     ufunc: str | None = None  # the NumPy/CuPy ufunc it is, if one: backends call it with out=
+    spellings: tuple[str, ...] = ()  # other NumPy ufunc names (``ufunc.__name__``) traced to this op
+    scipy: str | None = None  # the scipy.special ufunc traced to this op, if one (scipy is optional)
     view: bool = False  # its result may be a view of its first argument (never written into)
     notes: str = ""
     doc: str = field(default="", repr=False)
@@ -73,6 +76,12 @@ def _sigmoid(xp: Any, x: Any) -> Any:
 def _softplus(xp: Any, x: Any) -> Any:
     """log(1 + exp(x)), accurate for every x (as np.logaddexp(0, x))."""
     return xp.logaddexp(0.0, x)  # a Python float is weak: the result keeps x's dtype
+
+
+def _special(xp: Any) -> Any:
+    """scipy.special (cupyx.scipy.special under CuPy), imported when an op needs it: only a program
+    that called a scipy.special ufunc holds these ops, so scipy is there (it is never required)."""
+    return importlib.import_module("scipy.special" if xp is np else "cupyx.scipy.special")
 
 
 def _normalize_axis(axis: Axis, ndim: int) -> tuple[int, ...]:
@@ -129,6 +138,66 @@ def _take(xp: Any, a: Any, indices: Any, dim: int) -> Any:
         if bool(((indices < -n) | (indices >= n)).any()):
             raise IndexError(f"an index is out of bounds for axis {dim} with size {n}")
     return xp.take(a, indices, axis=dim)
+
+
+def _scatter_add(xp: Any, updates: Any, indices: Any, dim: int, size: int) -> Any:
+    """The adjoint of ``take(a, indices, dim)`` for an axis of ``size``: zeros, with each slice of
+    ``updates`` added at its index (repeated indices accumulate, as ``np.add.at``)."""
+    before, after = updates.shape[:dim], updates.shape[dim + indices.ndim:]
+    if indices.size and bool(((indices < -size) | (indices >= size)).any()):
+        raise IndexError(f"an index is out of bounds for axis {dim} with size {size}")
+    if updates.dtype == object:
+        out = np.zeros((*before, size, *after), dtype=object)
+        np.add.at(out, (slice(None),) * dim + (indices,), updates)
+        return out
+    flat_index = xp.asarray(indices).ravel()
+    flat_index = xp.where(flat_index < 0, flat_index + size, flat_index)
+    rows = xp.moveaxis(updates.reshape((*before, flat_index.size, *after)), dim, 0)
+    rows = rows.reshape(flat_index.size, math.prod((*before, *after)))
+    summed = xp.zeros((size, rows.shape[1]), dtype=updates.dtype)
+    if updates.dtype.kind == "f" and 0 < rows.shape[1] <= 64:  # a few bincounts beat add.at (2-3x at 10^5 rows)
+        for k in range(rows.shape[1]):
+            summed[:, k] = xp.bincount(flat_index, weights=rows[:, k], minlength=size)
+    else:
+        xp.add.at(summed, flat_index, rows)
+    out = xp.moveaxis(summed.reshape((size, *before, *after)), 0, dim)
+    return xp.ascontiguousarray(out)
+
+
+def _arg_extremum(xp: Any, name: str, a: Any, axis: Axis, keepdims: bool) -> Any:
+    """np.argmax / np.argmin as int64: the flat index for ``axis=None``, else along the one axis."""
+    one = None if axis is None else axis[0]
+    return getattr(xp, name)(a, axis=one, keepdims=keepdims).astype(np.int64, copy=False)
+
+
+def _arg_extremum_real(m: Any, name: str, a: Any, axis: Axis, keepdims: bool) -> Any:
+    """The index of the first extremum, chosen with the namespace's comparisons (concrete values
+    only: a symbolic comparison cannot choose an index, so z3 cannot prove rules about it)."""
+    x = np.asarray(a, dtype=object)
+    rows = x.reshape(1, -1) if axis is None else np.moveaxis(x, axis[0], -1).reshape(-1, x.shape[axis[0]])
+    symbol = ">" if name == "argmax" else "<"
+    found = []
+    for row in rows:
+        best = 0
+        for k in range(1, len(row)):
+            better = m.compare(symbol, row[k], row[best])
+            if not isinstance(better, (bool, np.bool_)):
+                raise TypeError(f"{name}: not provable: a symbolic comparison cannot choose an index")
+            best = k if better else best
+        found.append(best)
+    if axis is None:
+        out = np.asarray(found[0], dtype=object)
+        return out.reshape((1,) * x.ndim) if keepdims else out
+    result = np.asarray(found, dtype=object).reshape([n for i, n in enumerate(x.shape) if i != axis[0]])
+    return np.expand_dims(result, axis[0]) if keepdims else result
+
+
+def _accumulate_real(ufunc: str, a: Any, dim: int) -> Any:
+    """A running sum or product on object arrays (exact in the namespace's arithmetic)."""
+    x = np.moveaxis(np.asarray(a, dtype=object), dim, 0).copy()
+    for k in range(1, x.shape[0]):
+        x[k] = x[k - 1] + x[k] if ufunc == "add" else x[k - 1] * x[k]
+    return np.moveaxis(x, 0, dim)
 
 
 def _index_check(xp: Any, indices: Any, shape: Shape) -> Any:
@@ -239,17 +308,21 @@ def _declare(spec: OpSpec) -> OpSpec:
 
 
 def _unary(name: str, egg: str, impl: Callable[..., Any], c_expr: str, real: Callable[..., Any],
-           domain: str = "all reals", flops: float = 1.0, result_dtype: str | None = None) -> None:
+           domain: str = "all reals", flops: float = 1.0, result_dtype: str | None = None,
+           ufunc: str | None = None, spellings: tuple[str, ...] = (), scipy: str | None = None,
+           notes: str = "") -> None:
     _declare(OpSpec(name, egg, Kind.ELEMENTWISE, 1, impl, c_expr=c_expr, real=_vectorize(real),
-                    domain=domain, flops_per_element=flops, result_dtype=result_dtype))
+                    domain=domain, flops_per_element=flops, result_dtype=result_dtype, ufunc=ufunc,
+                    spellings=spellings, scipy=scipy, notes=notes))
 
 
 def _binary(name: str, egg: str, impl: Callable[..., Any], c_expr: str, real: Callable[..., Any],
             symbol: str | None = None, domain: str = "all reals", flops: float = 1.0,
-            result_dtype: str | None = None, notes: str = "") -> None:
+            result_dtype: str | None = None, notes: str = "", ufunc: str | None = None,
+            spellings: tuple[str, ...] = (), scipy: str | None = None) -> None:
     _declare(OpSpec(name, egg, Kind.ELEMENTWISE, 2, impl, c_expr=c_expr, real=_vectorize(real),
                     symbol=symbol, domain=domain, flops_per_element=flops, result_dtype=result_dtype,
-                    notes=notes))
+                    notes=notes, ufunc=ufunc, spellings=spellings, scipy=scipy))
 
 
 # leaves: a named input, and a weak scalar constant (its dtype is the dtype of the op it feeds)
@@ -266,19 +339,21 @@ _declare(OpSpec("array_const", "ArrayConst", Kind.LEAF, 0, lambda xp, array: xp.
                 real=lambda m, array: _constant_real(m, array.value),
                 notes="a read-only snapshot; never written into, copied when returned"))
 
-_binary("add", "Add", lambda xp, a, b: xp.add(a, b), "({0} + {1})", lambda m, a, b: a + b, "+")
-_binary("sub", "Sub", lambda xp, a, b: xp.subtract(a, b), "({0} - {1})", lambda m, a, b: a - b, "-")
-_binary("mul", "Mul", lambda xp, a, b: xp.multiply(a, b), "({0} * {1})", lambda m, a, b: a * b, "*")
+_binary("add", "Add", lambda xp, a, b: xp.add(a, b), "({0} + {1})", lambda m, a, b: a + b, "+", ufunc="add")
+_binary("sub", "Sub", lambda xp, a, b: xp.subtract(a, b), "({0} - {1})", lambda m, a, b: a - b, "-",
+        ufunc="subtract")
+_binary("mul", "Mul", lambda xp, a, b: xp.multiply(a, b), "({0} * {1})", lambda m, a, b: a * b, "*",
+        ufunc="multiply")
 _binary("div", "Div", lambda xp, a, b: xp.true_divide(a, b), "({0} / {1})", lambda m, a, b: m.div(a, b), "/",
-        domain="divisor != 0", flops=4.0)
+        domain="divisor != 0", flops=4.0, ufunc="divide", spellings=("true_divide",))
 _binary("pow", "Pow", lambda xp, a, b: xp.power(a, b), "pow({0}, {1})", lambda m, a, b: m.pow(a, b), "**",
-        domain="base > 0, or base = 0 with exponent > 0, or an integer exponent", flops=40.0)
+        domain="base > 0, or base = 0 with exponent > 0, or an integer exponent", flops=40.0, ufunc="power")
 _binary("maximum", "Maximum", lambda xp, a, b: xp.maximum(a, b), "fmax_nan({0}, {1})",
-        lambda m, a, b: m.maximum(a, b), notes="propagates nan like np.maximum")
+        lambda m, a, b: m.maximum(a, b), notes="propagates nan like np.maximum", ufunc="maximum")
 _binary("minimum", "Minimum", lambda xp, a, b: xp.minimum(a, b), "fmin_nan({0}, {1})",
-        lambda m, a, b: m.minimum(a, b), notes="propagates nan like np.minimum")
+        lambda m, a, b: m.minimum(a, b), notes="propagates nan like np.minimum", ufunc="minimum")
 _binary("logaddexp", "Logaddexp", lambda xp, a, b: xp.logaddexp(a, b), "logaddexp_({0}, {1})",
-        lambda m, a, b: m.log(m.exp(a) + m.exp(b)), flops=30.0)
+        lambda m, a, b: m.log(m.exp(a) + m.exp(b)), flops=30.0, ufunc="logaddexp")
 for _name, _egg, _fn, _sym, _c in (
     ("less", "Less", np.less, "<", "({0} < {1})"),
     ("less_equal", "LessEqual", np.less_equal, "<=", "({0} <= {1})"),
@@ -288,20 +363,114 @@ for _name, _egg, _fn, _sym, _c in (
     ("not_equal", "NotEqual", np.not_equal, "!=", "({0} != {1})"),
 ):
     _binary(_name, _egg, (lambda f: lambda xp, a, b: getattr(xp, f.__name__)(a, b))(_fn), _c,
-            (lambda s: lambda m, a, b: m.compare(s, a, b))(_sym), _sym, result_dtype="bool")
+            (lambda s: lambda m, a, b: m.compare(s, a, b))(_sym), _sym, result_dtype="bool", ufunc=_fn.__name__)
 
-_unary("neg", "Neg", lambda xp, a: xp.negative(a), "(-{0})", lambda m, a: -a)
-_unary("abs", "Abs", lambda xp, a: xp.abs(a), "fabs({0})", lambda m, a: m.abs(a))
-_unary("sqrt", "Sqrt", lambda xp, a: xp.sqrt(a), "sqrt({0})", lambda m, a: m.sqrt(a), domain="x >= 0", flops=4.0)
-_unary("square", "Square", _square, "({0} * {0})", lambda m, a: a * a)
-_unary("exp", "Exp", lambda xp, a: xp.exp(a), "exp({0})", lambda m, a: m.exp(a), flops=20.0)
-_unary("log", "Log", lambda xp, a: xp.log(a), "log({0})", lambda m, a: m.log(a), domain="x > 0", flops=20.0)
+_unary("neg", "Neg", lambda xp, a: xp.negative(a), "(-{0})", lambda m, a: -a, ufunc="negative")
+_unary("abs", "Abs", lambda xp, a: xp.abs(a), "fabs({0})", lambda m, a: m.abs(a), ufunc="absolute", spellings=("fabs",))
+_unary("sqrt", "Sqrt", lambda xp, a: xp.sqrt(a), "sqrt({0})", lambda m, a: m.sqrt(a), domain="x >= 0", flops=4.0,
+       ufunc="sqrt")
+_unary("square", "Square", _square, "({0} * {0})", lambda m, a: a * a, ufunc="square")
+_unary("exp", "Exp", lambda xp, a: xp.exp(a), "exp({0})", lambda m, a: m.exp(a), flops=20.0, ufunc="exp")
+_unary("log", "Log", lambda xp, a: xp.log(a), "log({0})", lambda m, a: m.log(a), domain="x > 0", flops=20.0,
+       ufunc="log")
 _unary("log1p", "Log1p", lambda xp, a: xp.log1p(a), "log1p({0})", lambda m, a: m.log(1 + a),
-       domain="x > -1", flops=20.0)
-_unary("expm1", "Expm1", lambda xp, a: xp.expm1(a), "expm1({0})", lambda m, a: m.exp(a) - 1, flops=20.0)
-_unary("tanh", "Tanh", lambda xp, a: xp.tanh(a), "tanh({0})", lambda m, a: m.tanh(a), flops=25.0)
-_unary("sigmoid", "Sigmoid", _sigmoid, "sigmoid_({0})", lambda m, a: 1 / (1 + m.exp(-a)), flops=25.0)
+       domain="x > -1", flops=20.0, ufunc="log1p")
+_unary("expm1", "Expm1", lambda xp, a: xp.expm1(a), "expm1({0})", lambda m, a: m.exp(a) - 1, flops=20.0,
+       ufunc="expm1")
+_unary("tanh", "Tanh", lambda xp, a: xp.tanh(a), "tanh({0})", lambda m, a: m.tanh(a), flops=25.0, ufunc="tanh")
+_unary("sigmoid", "Sigmoid", _sigmoid, "sigmoid_({0})", lambda m, a: 1 / (1 + m.exp(-a)), flops=25.0,
+       scipy="expit")
 _unary("softplus", "Softplus", _softplus, "softplus_({0})", lambda m, a: m.log(1 + m.exp(a)), flops=40.0)
+
+# the rest of NumPy's elementwise ufuncs (the dtype each computes in is the ufunc's own choice,
+# asked by the tracer); C helpers with a trailing _ live in backends/cupy_codegen.PREAMBLE
+for _name, _egg, _c, _method, _domain, _flops in (
+    ("sin", "Sin", "sin({0})", "sin", "all reals", 20.0),
+    ("cos", "Cos", "cos({0})", "cos", "all reals", 20.0),
+    ("tan", "Tan", "tan({0})", "tan", "x not an odd multiple of pi/2", 25.0),
+    ("arcsin", "Arcsin", "asin({0})", "asin", "-1 <= x <= 1", 25.0),
+    ("arccos", "Arccos", "acos({0})", "acos", "-1 <= x <= 1", 25.0),
+    ("arctan", "Arctan", "atan({0})", "atan", "all reals", 25.0),
+    ("sinh", "Sinh", "sinh({0})", "sinh", "all reals", 25.0),
+    ("cosh", "Cosh", "cosh({0})", "cosh", "all reals", 25.0),
+    ("arcsinh", "Arcsinh", "asinh({0})", "asinh", "all reals", 30.0),
+    ("arccosh", "Arccosh", "acosh({0})", "acosh", "x >= 1", 30.0),
+    ("arctanh", "Arctanh", "atanh({0})", "atanh", "-1 < x < 1", 30.0),
+    ("exp2", "Exp2", "exp2({0})", "exp2", "all reals", 20.0),
+    ("log2", "Log2", "log2({0})", "log2", "x > 0", 20.0),
+    ("log10", "Log10", "log10({0})", "log10", "x > 0", 20.0),
+    ("cbrt", "Cbrt", "cbrt({0})", "cbrt", "all reals", 20.0),
+    ("floor", "Floor", "floor({0})", "floor", "all reals (integers and bools: the identity)", 1.0),
+    ("ceil", "Ceil", "ceil({0})", "ceil", "all reals (integers and bools: the identity)", 1.0),
+    ("trunc", "Trunc", "trunc({0})", "trunc", "all reals (integers and bools: the identity)", 1.0),
+    ("rint", "Rint", "rint({0})", "rint", "all reals (ties to even)", 1.0),
+    ("sign", "Sign", "({0} > 0 ? 1 : ({0} < 0 ? -1 : ({0} == 0 ? 0 : {0})))", "sign",
+     "all reals (sign(-0.0) is +0.0, sign(nan) is nan)", 1.0),
+):
+    _unary(_name, _egg, (lambda u: lambda xp, a: getattr(xp, u)(a))(_name), _c,
+           (lambda f: lambda m, a: getattr(m, f)(a))(_method), domain=_domain, flops=_flops, ufunc=_name)
+_unary("reciprocal", "Reciprocal", lambda xp, a: xp.reciprocal(a), "(1 / {0})", lambda m, a: m.div(m.const(1.0), a),
+       domain="x != 0; float operands only (the tracer writes NumPy's integer reciprocal as a where)",
+       flops=4.0, ufunc="reciprocal")
+for _name, _egg, _c in (
+    ("isfinite", "Isfinite", "(isfinite({0}) != 0)"), ("isnan", "Isnan", "(isnan({0}) != 0)"),
+    ("isinf", "Isinf", "(isinf({0}) != 0)"), ("signbit", "Signbit", "(signbit({0}) != 0)"),
+):
+    _unary(_name, _egg, (lambda u: lambda xp, a: getattr(xp, u)(a))(_name), _c,
+           (lambda f: lambda m, a: getattr(m, f)(a))(_name), result_dtype="bool", ufunc=_name,
+           domain="all reals (the real line has no nan, no infinity and no -0.0)")
+_unary("logical_not", "LogicalNot", lambda xp, a: xp.logical_not(a), "(!{0})", lambda m, a: m.logical_not(a),
+       result_dtype="bool", ufunc="logical_not")
+_unary("invert", "Invert", lambda xp, a: xp.invert(a), "(~{0})", lambda m, a: m.invert(a), ufunc="invert",
+       domain="bools and integers (two's complement); NumPy refuses floats",
+       notes="~ on bool is logical not; the C expression is for integers only")
+for _name, _egg, _c, _symbol, _bool in (
+    ("logical_and", "LogicalAnd", "({0} && {1})", None, True),
+    ("logical_or", "LogicalOr", "({0} || {1})", None, True),
+    ("logical_xor", "LogicalXor", "(!{0} != !{1})", None, True),
+    ("bitwise_and", "BitwiseAnd", "({0} & {1})", "&", False),
+    ("bitwise_or", "BitwiseOr", "({0} | {1})", "|", False),
+    ("bitwise_xor", "BitwiseXor", "({0} ^ {1})", "^", False),
+):
+    _binary(_name, _egg, (lambda u: lambda xp, a, b: getattr(xp, u)(a, b))(_name), _c,
+            (lambda f: lambda m, a, b: getattr(m, f)(a, b))(_name), _symbol,
+            result_dtype="bool" if _bool else None, ufunc=_name,
+            domain="all reals (nonzero is true)" if _bool else "bools and integers (two's complement)")
+_binary("floor_divide", "FloorDivide", lambda xp, a, b: xp.floor_divide(a, b), "floor_divide_({0}, {1})",
+        lambda m, a, b: m.floor_divide(a, b), "//", domain="divisor != 0 (NumPy: 0 for integers, a / b for floats)",
+        flops=8.0, ufunc="floor_divide", notes="floor(a / b) as NumPy's npy_divmod rounds it")
+_binary("remainder", "Remainder", lambda xp, a, b: xp.remainder(a, b), "remainder_({0}, {1})",
+        lambda m, a, b: m.remainder(a, b), "%", domain="divisor != 0 (NumPy: 0 for integers, nan for floats)",
+        flops=8.0, ufunc="remainder", notes="Python's %: the sign of the divisor")
+_binary("fmod", "Fmod", lambda xp, a, b: xp.fmod(a, b), "fmod_({0}, {1})", lambda m, a, b: m.fmod(a, b),
+        domain="divisor != 0 (NumPy: 0 for integers, nan for floats)", flops=8.0, ufunc="fmod",
+        notes="C's fmod: the sign of the dividend")
+_binary("arctan2", "Arctan2", lambda xp, a, b: xp.arctan2(a, b), "atan2({0}, {1})", lambda m, a, b: m.atan2(a, b),
+        domain="(y, x) != (0, 0) (IEEE: decided by the zero signs)", flops=30.0, ufunc="arctan2")
+_binary("hypot", "Hypot", lambda xp, a, b: xp.hypot(a, b), "hypot({0}, {1})", lambda m, a, b: m.sqrt(a * a + b * b),
+        flops=10.0, ufunc="hypot")
+_binary("copysign", "Copysign", lambda xp, a, b: xp.copysign(a, b), "copysign({0}, {1})",
+        lambda m, a, b: m.copysign(a, b), ufunc="copysign",
+        domain="all reals (the sign of a zero or nan divisor is lost over the reals)")
+
+# scipy.special ufuncs: traced when scipy is importable (never required); impls call scipy itself
+_unary("log_expit", "LogExpit", lambda xp, a: _special(xp).log_expit(a), "log_expit_({0})",
+       lambda m, a: -m.log(1 + m.exp(-a)), flops=40.0, scipy="log_expit")
+_unary("logit", "Logit", lambda xp, a: _special(xp).logit(a), "logit_({0})",
+       lambda m, a: m.log(m.div(a, 1 - a)), domain="0 < x < 1", flops=25.0, scipy="logit")
+_unary("erf", "Erf", lambda xp, a: _special(xp).erf(a), "erf({0})", lambda m, a: m.erf(a), flops=25.0, scipy="erf")
+_unary("erfc", "Erfc", lambda xp, a: _special(xp).erfc(a), "erfc({0})", lambda m, a: m.erfc(a), flops=25.0,
+       scipy="erfc")
+_unary("ndtr", "Ndtr", lambda xp, a: _special(xp).ndtr(a), "ndtr_({0})", lambda m, a: m.ndtr(a), flops=25.0,
+       scipy="ndtr")
+_unary("log_ndtr", "LogNdtr", lambda xp, a: _special(xp).log_ndtr(a), "log_ndtr_({0})",
+       lambda m, a: m.log(m.ndtr(a)), flops=40.0, scipy="log_ndtr")
+_unary("gammaln", "Gammaln", lambda xp, a: _special(xp).gammaln(a), "gammaln_({0})", lambda m, a: m.gammaln(a),
+       domain="x not a non-positive integer (poles)", flops=40.0, scipy="gammaln")
+_binary("xlogy", "Xlogy", lambda xp, a, b: _special(xp).xlogy(a, b), "xlogy_({0}, {1})",
+        lambda m, a, b: m.xlogy(a, b), domain="x = 0, or y > 0", flops=25.0, scipy="xlogy")
+_binary("xlog1py", "Xlog1py", lambda xp, a, b: _special(xp).xlog1py(a, b), "xlog1py_({0}, {1})",
+        lambda m, a, b: m.xlog1py(a, b), domain="x = 0, or y > -1", flops=25.0, scipy="xlog1py")
 
 _declare(OpSpec("where", "Where", Kind.ELEMENTWISE, 3, lambda xp, c, a, b: xp.where(c, a, b),
                 c_expr="({0} ? {1} : {2})", real=_vectorize(lambda m, c, a, b: m.select(c, a, b)),
@@ -348,6 +517,30 @@ _declare(OpSpec("concat", "Concat", Kind.LAYOUT, 2,
                 lambda xp, a, b, dim: xp.concatenate((a, b), axis=dim), attrs=("dim",),
                 real=_structural_real(lambda a, b, dim: np.concatenate((a, b), axis=dim)),
                 notes="np.concatenate of two arrays of one dtype along dim (more: nested); a copy"))
+_declare(OpSpec("scatter_add", "ScatterAdd", Kind.LAYOUT, 2, _scatter_add, attrs=("dim", "size"),
+                real=lambda m, u, i, dim, size: _scatter_add(np, np.asarray(u, dtype=object),
+                                                             np.asarray(i).astype(np.int64), dim, size),
+                domain="every index in [-size, size) (else IndexError)",
+                notes="the adjoint of take: zeros of size `size` along dim, updates added at the indices "
+                      "(repeated indices accumulate, as np.add.at); a copy"))
+# reductions and scans traced by egraph_dsl/reductions.py;
+# each impl is the NumPy call the user's code makes, so results are NumPy's bit for bit
+_declare(OpSpec("prod", "Prod", Kind.REDUCTION, 1,
+                lambda xp, a, axis=None, keepdims=False: xp.multiply.reduce(a, axis=axis, keepdims=keepdims),
+                attrs=("axis", "keepdims"), real=_reduce_real(lambda m, a, b: a * b),
+                notes="np.prod (multiply.reduce); the tracer casts bool/int32 to int64 first, as NumPy does"))
+for _name, _egg in (("argmax", "Argmax"), ("argmin", "Argmin")):
+    _declare(OpSpec(_name, _egg, Kind.REDUCTION, 1,
+                    (lambda f: lambda xp, a, axis=None, keepdims=False: _arg_extremum(xp, f, a, axis, keepdims))(_name),
+                    attrs=("axis", "keepdims"), result_dtype="int64",
+                    real=(lambda f: lambda m, a, axis=None, keepdims=False: _arg_extremum_real(m, f, a, axis, keepdims))(_name),
+                    domain="non-empty reduced axis; the first occurrence (a nan counts as the extremum)",
+                    notes="np.argmax / np.argmin over all axes (the flat index) or one axis"))
+for _name, _egg, _ufunc in (("cumsum", "Cumsum", "add"), ("cumprod", "Cumprod", "multiply")):
+    _declare(OpSpec(_name, _egg, Kind.LINALG, 1,
+                    (lambda u: lambda xp, a, dim: getattr(xp, u).accumulate(a, axis=dim))(_ufunc), attrs=("dim",),
+                    real=(lambda u: lambda m, a, dim: _accumulate_real(u, a, dim))(_ufunc),
+                    notes=f"np.{_name} along axis dim: a running {_ufunc}, in order (not pairwise); a copy"))
 _declare(OpSpec("astype", "Astype", Kind.ELEMENTWISE, 1,
                 lambda xp, a, dtype: xp.asarray(a).astype(dtype), attrs=("dtype",),
                 c_expr="(({dtype}){0})", real=lambda m, a, dtype: np.asarray(a, dtype=object),
@@ -355,15 +548,10 @@ _declare(OpSpec("astype", "Astype", Kind.ELEMENTWISE, 1,
                 notes="explicit dtype conversion inserted by the tracer"))
 
 
-_UFUNC_NAMES = {
-    "add": "add", "sub": "subtract", "mul": "multiply", "div": "true_divide", "pow": "power",
-    "maximum": "maximum", "minimum": "minimum", "logaddexp": "logaddexp", "neg": "negative",
-    "abs": "absolute", "sqrt": "sqrt", "square": "square", "exp": "exp", "log": "log", "log1p": "log1p",
-    "expm1": "expm1", "tanh": "tanh", "less": "less", "less_equal": "less_equal", "greater": "greater",
-    "greater_equal": "greater_equal", "equal": "equal", "not_equal": "not_equal",
-}
-for _name, _ufunc in _UFUNC_NAMES.items():
-    OPS[_name] = replace(OPS[_name], ufunc=_ufunc)
+# the tracer's tables, derived from the declarations: NumPy ufunc names (``ufunc.__name__``) and
+# scipy.special ufunc names to the op each traces to
+NUMPY_UFUNCS: Mapping[str, str] = {u: s.name for s in OPS.values() for u in ((s.ufunc,) if s.ufunc else ()) + s.spellings}
+SCIPY_UFUNCS: Mapping[str, str] = {s.scipy: s.name for s in OPS.values() if s.scipy}
 
 
 def spec(name: str) -> OpSpec:
@@ -498,6 +686,19 @@ def infer_shape(op: str, arg_shapes: tuple[Shape | None, ...], attrs: Mapping[st
         return (*first[:dim], *rest[0], *first[dim + 1:])
     if op == "index_check":
         return first
+    if op == "scatter_add":
+        dim, size, idx = int(attrs["dim"]), int(attrs["size"]), rest[0]
+        if not 0 <= dim <= len(first) - len(idx):
+            raise ShapeError(f"scatter_add: axis {dim} is out of bounds for updates of shape {first} "
+                             f"and indices of shape {idx}")
+        if tuple(first[dim:dim + len(idx)]) != tuple(idx):
+            raise ShapeError(f"scatter_add: updates of shape {first} do not hold indices of shape {idx} "
+                             f"at axis {dim}")
+        return (*first[:dim], size, *first[dim + len(idx):])
+    if op in ("cumsum", "cumprod"):
+        if not 0 <= int(attrs["dim"]) < len(first):
+            raise ShapeError(f"{op}: axis {attrs['dim']} is out of bounds for an array of {len(first)} dimensions")
+        return first
     if op == "concat":
         return concat_shape(first, rest[0], int(attrs["dim"]))
     raise AssertionError(f"no shape rule for {op}")  # coverage test keeps this unreachable
@@ -512,6 +713,10 @@ def infer_dtype(op: str, arg_dtypes: tuple[str | None, ...], attrs: Mapping[str,
         return str(attrs["array"].dtype)
     if op == "index_check":
         return "int64"
+    if op == "scatter_add":
+        if arg_dtypes[1] not in ("int32", "int64"):
+            raise ShapeError(f"scatter_add: indices must be integers, got {arg_dtypes[1]}")
+        return arg_dtypes[0]
     if op == "take":
         if arg_dtypes[1] not in ("int32", "int64"):
             raise ShapeError(f"take: indices must be integers, got {arg_dtypes[1]}")

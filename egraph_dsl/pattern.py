@@ -240,11 +240,11 @@ op = _OpNamespace()
 # ------------------------------------------------------------------------- text patterns
 
 _ALIASES = {"np": None, "numpy": None}
-_FUNC_ALIASES = {"negative": "neg", "absolute": "abs", "subtract": "sub", "multiply": "mul",
-                 "divide": "div", "true_divide": "div", "power": "pow", "expit": "sigmoid",
-                 "amax": "max", "amin": "min"}
+# NumPy and scipy.special spellings of ops, as the op table declares them (np.negative(?x) is neg(?x))
+_FUNC_ALIASES = {**ops.NUMPY_UFUNCS, **ops.SCIPY_UFUNCS, "amax": "max", "amin": "min"}
 _BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
-           ast.MatMult: "matmul"}
+           ast.MatMult: "matmul", ast.FloorDiv: "floor_divide", ast.Mod: "remainder",
+           ast.BitAnd: "bitwise_and", ast.BitOr: "bitwise_or", ast.BitXor: "bitwise_xor"}
 _CMPOPS = {ast.Lt: "less", ast.LtE: "less_equal", ast.Gt: "greater", ast.GtE: "greater_equal",
            ast.Eq: "equal", ast.NotEq: "not_equal"}
 
@@ -338,6 +338,8 @@ class _Parser:
             return Const(-inner.value) if isinstance(inner, Const) else self.op(node, "neg", inner)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd):
             return self.convert(node.operand)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Invert):
+            return self.op(node, "invert", self.convert(node.operand))
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
             return self.op(node, _BINOPS[type(node.op)], self.convert(node.left), self.convert(node.right))
         if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _CMPOPS:

@@ -192,11 +192,20 @@ class LazyArray:
     def __eq__(self, o: Operand) -> LazyArray: return apply_operator("equal", self, o)  # type: ignore[override]
     def __ne__(self, o: Operand) -> LazyArray: return apply_operator("not_equal", self, o)  # type: ignore[override]
 
-    def __floordiv__(self, o: Operand) -> LazyArray:
-        raise UnsupportedOperationError(f"floor division (//) is not in the op table{_where()}; use / instead")
+    def __floordiv__(self, o: Operand) -> LazyArray: return apply_operator("floor_divide", self, o)
+    def __rfloordiv__(self, o: Operand) -> LazyArray: return apply_operator("floor_divide", o, self)
+    def __mod__(self, o: Operand) -> LazyArray: return apply_operator("remainder", self, o)
+    def __rmod__(self, o: Operand) -> LazyArray: return apply_operator("remainder", o, self)
+    def __and__(self, o: Operand) -> LazyArray: return apply_operator("bitwise_and", self, o)
+    def __rand__(self, o: Operand) -> LazyArray: return apply_operator("bitwise_and", o, self)
+    def __or__(self, o: Operand) -> LazyArray: return apply_operator("bitwise_or", self, o)
+    def __ror__(self, o: Operand) -> LazyArray: return apply_operator("bitwise_or", o, self)
+    def __xor__(self, o: Operand) -> LazyArray: return apply_operator("bitwise_xor", self, o)
+    def __rxor__(self, o: Operand) -> LazyArray: return apply_operator("bitwise_xor", o, self)
+    def __invert__(self) -> LazyArray: return apply_operator("invert", self)
 
-    def __mod__(self, o: Operand) -> LazyArray:
-        raise UnsupportedOperationError(f"the modulo operator (%) is not in the op table{_where()}")
+    def round(self, decimals: int = 0, out: Any = None) -> LazyArray:
+        return round_(self, decimals, out)
 
     # ------------------------------------------------------------------- methods
     def sum(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> LazyArray:
@@ -210,6 +219,18 @@ class LazyArray:
 
     def min(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> LazyArray:
         return reduce_("min", self, axis, keepdims, kw)
+
+    # ndarray methods of egraph_dsl/reductions.py (ndarray.ptp is gone in NumPy 2)
+    def prod(self, *args: Any, **kw: Any) -> Any: return _deferred("reductions", "prod")(self, *args, **kw)
+    def var(self, *args: Any, **kw: Any) -> Any: return _deferred("reductions", "var")(self, *args, **kw)
+    def std(self, *args: Any, **kw: Any) -> Any: return _deferred("reductions", "std")(self, *args, **kw)
+    def argmax(self, *args: Any, **kw: Any) -> Any: return _deferred("reductions", "argmax")(self, *args, **kw)
+    def argmin(self, *args: Any, **kw: Any) -> Any: return _deferred("reductions", "argmin")(self, *args, **kw)
+    def any(self, *args: Any, **kw: Any) -> Any: return _deferred("reductions", "any_")(self, *args, **kw)
+    def all(self, *args: Any, **kw: Any) -> Any: return _deferred("reductions", "all_")(self, *args, **kw)
+    def cumsum(self, *args: Any, **kw: Any) -> Any: return _deferred("reductions", "cumsum")(self, *args, **kw)
+    def cumprod(self, *args: Any, **kw: Any) -> Any: return _deferred("reductions", "cumprod")(self, *args, **kw)
+    def sort(self, *args: Any, **kw: Any) -> Any: return _deferred("reductions", "sort")(self, *args, **kw)
 
     def reshape(self, *shape: Any, **kw: Any) -> LazyArray:
         return reshape(self, shape[0] if len(shape) == 1 else shape, **kw)
@@ -354,6 +375,7 @@ def _supported(dtype: np.dtype[Any], op: str, operands: Sequence[LazyArray]) -> 
 
 
 _PY_RANK: dict[Any, int] = {bool: 0, int: 1, float: 2}
+_PY_BITWISE = frozenset({"bitwise_and", "bitwise_or", "bitwise_xor", "invert"})
 
 
 def _python_kind(kind: WeakKind) -> WeakKind:
@@ -372,6 +394,13 @@ def python_dtypes(op: str, operands: Sequence[LazyArray]) -> tuple[str, WeakKind
     top = max(kinds, key=lambda k: _PY_RANK[k])
     if ops.spec(op).result_dtype == "bool":  # comparisons: compare in the wider operand type
         return default_dtype(top), bool
+    if op in _PY_BITWISE:
+        if top is float:
+            symbol = "~" if op == "invert" else ops.spec(op).symbol
+            raise DTypeError(f"unsupported operand type(s) for {symbol}: "
+                             f"{', '.join(repr(getattr(k, '__name__', k)) for k in kinds)} (as in Python){_where()}")
+        if top is bool and op != "invert":  # True & False is the bool False; ~True is the int -2
+            return "bool", bool
     negative_exponent = (op == "pow" and operands[1].term.op == "const"
                          and float(operands[1].term.attr["value"]) < 0)
     if top is float or op in ("div", "sqrt") or negative_exponent:
@@ -381,7 +410,8 @@ def python_dtypes(op: str, operands: Sequence[LazyArray]) -> tuple[str, WeakKind
     return "int64", kind
 
 
-def resolve_dtypes(op: str, operands: Sequence[LazyArray], function: bool = True) -> tuple[str, WeakKind]:
+def resolve_dtypes(op: str, operands: Sequence[LazyArray], function: bool = True,
+                   resolver: np.ufunc | None = None) -> tuple[str, WeakKind]:
     """The dtype ``op`` computes in for these operands, as NumPy 2 resolves it, and the weak kind
     of the result.
 
@@ -391,6 +421,8 @@ def resolve_dtypes(op: str, operands: Sequence[LazyArray], function: bool = True
     operator (``function=False``) follows Python (:func:`python_dtypes`) and gives a weak scalar,
     while a NumPy function converts them to arrays of their default dtype and gives a strong
     NumPy scalar (``np.exp(3.0)`` is ``np.float64``, which then promotes a float32 array).
+    ``resolver`` is the ufunc the user called when it is another spelling of the op (``np.fabs``
+    for abs computes ints in float64) or a scipy.special ufunc: its own type resolution decides.
     """
     spec = ops.spec(op)
     all_weak = bool(operands) and all(o.weak_kind is not None for o in operands)
@@ -400,13 +432,15 @@ def resolve_dtypes(op: str, operands: Sequence[LazyArray], function: bool = True
         probes: list[Any] = [np.dtype(default_dtype(o.weak_kind)) for o in operands]
     else:
         probes = [_probe(o) for o in operands]
-    if spec.ufunc is not None:
-        ufunc = getattr(np, spec.ufunc)
+    if resolver is not None or spec.ufunc is not None:
+        ufunc = resolver if resolver is not None else getattr(np, str(spec.ufunc))
         try:
             loop = ufunc.resolve_dtypes((*probes, None))
         except TypeError as exc:  # NumPy's own refusal, e.g. negative of a bool array
             raise DTypeError(f"np.{ufunc.__name__}: {exc}{_where()}") from None
         computed = loop[0]
+        if computed == np.float16 and spec.result_dtype == "bool":
+            computed = np.dtype("float32")  # a predicate of bools (signbit) is the same on float32's exact copies
     else:  # where, sigmoid, softplus: NumPy's result_type; the float functions compute ints in float64
         values = [p(0) if p is int or p is float else p for p in probes]
         try:
@@ -458,7 +492,7 @@ def _out_shape(operands: Sequence[LazyArray], op: str) -> tuple[int, ...] | None
         ) from None
 
 
-def elementwise(op: str, *operands: Operand, function: bool = True) -> LazyArray:
+def elementwise(op: str, *operands: Operand, function: bool = True, resolver: np.ufunc | None = None) -> LazyArray:
     """Apply an elementwise op with NumPy's broadcasting and promotion made explicit.
 
     ``function`` tells a NumPy function (``np.add(a, b)``) from a Python operator (``a + b``):
@@ -467,7 +501,7 @@ def elementwise(op: str, *operands: Operand, function: bool = True) -> LazyArray
     lazy = [lift(o) for o in operands]
     is_where = op == "where"
     values = lazy[1:] if is_where else lazy
-    dtype, weak = resolve_dtypes(op, values, function)
+    dtype, weak = resolve_dtypes(op, values, function, resolver)
     if is_where:
         weak = None  # np.where returns an array
     shape = _out_shape(lazy, op)
@@ -508,9 +542,15 @@ def positive(x: Operand) -> LazyArray:
 def fold_constant(t: Term) -> Term:
     """Evaluate an op on constants now (in float64); keep it unfolded if the value is not finite."""
     spec = ops.spec(t.op)
+    values = [float(a.attr["value"]) for a in t.args]
+    if t.op in _PY_BITWISE:  # integer-only ops: on the integer values (weak constants are integral here)
+        if not all(v.is_integer() and abs(v) <= 2**53 for v in values):
+            return t
+        arguments: list[Any] = [np.int64(v) for v in values]
+    else:
+        arguments = [np.float64(v) for v in values]
     with np.errstate(all="ignore"):
-        value = float(np.asarray(spec.impl(np, *[np.float64(a.attr["value"]) for a in t.args], **t.attr),
-                                 dtype=np.float64))
+        value = float(np.asarray(spec.impl(np, *arguments, **t.attr), dtype=np.float64))
     return const(value) if np.isfinite(value) else t
 
 
@@ -661,6 +701,20 @@ def clip(x: Operand, lo: Operand = None, hi: Operand = None, **kw: Any) -> LazyA
     return _strong(out)  # np.clip(3, None, None) is a NumPy scalar too
 
 
+def round_(x: Operand, decimals: Any = 0, out: Any = None) -> LazyArray:
+    """np.round / np.around / ndarray.round with ``decimals=0``: np.rint for floats (ties to even),
+    the integers themselves (NumPy returns them unchanged); bools compute in float16 in NumPy."""
+    if out is not None:
+        raise UnsupportedOperationError(f"np.round(..., out=...) writes into an array{_where()}: drop out=")
+    if not isinstance(decimals, (int, np.integer)) or int(decimals) != 0:
+        raise UnsupportedOperationError(f"np.round with decimals={decimals!r}: only decimals=0 (np.rint) is "
+                                        f"supported{_where()}")
+    lx = _strong(lift(x))
+    if dtypes.is_integer(lx.term.dtype):
+        return lx
+    return elementwise("rint", lx)
+
+
 def _eager_float(x: Any) -> np.ndarray[Any, Any]:
     """An eager argument as the traced op sees it: float arrays keep their dtype, the rest float64."""
     arr = np.asarray(x)
@@ -693,14 +747,32 @@ def logsumexp(x: Operand, axis: Any = None, keepdims: bool = False) -> Any:
 
 # ------------------------------------------------------------------ NumPy protocol tables
 
-_UFUNCS: dict[str, str] = {
-    "add": "add", "subtract": "sub", "multiply": "mul", "true_divide": "div", "divide": "div",
-    "power": "pow", "negative": "neg", "absolute": "abs", "fabs": "abs", "sqrt": "sqrt", "square": "square",
-    "exp": "exp", "log": "log", "log1p": "log1p", "expm1": "expm1", "tanh": "tanh",
-    "maximum": "maximum", "minimum": "minimum", "logaddexp": "logaddexp",
-    "less": "less", "less_equal": "less_equal", "greater": "greater", "greater_equal": "greater_equal",
-    "equal": "equal", "not_equal": "not_equal", "expit": "sigmoid",
-}
+_UFUNCS = ops.NUMPY_UFUNCS  # ufunc.__name__ -> op, from the op table's declarations
+_SCIPY_UFUNCS = ops.SCIPY_UFUNCS  # scipy.special ufunc names -> op
+
+
+def _ufunc_op(ufunc: np.ufunc) -> str | None:
+    """The op a ufunc traces to: NumPy's own ufuncs by name, scipy.special's when it is that ufunc
+    (scipy.special is already imported if the user called one of its ufuncs; never imported here)."""
+    name = ufunc.__name__
+    if getattr(np, name, None) is ufunc or name in ("true_divide",):
+        return _UFUNCS.get(name)
+    special = sys.modules.get("scipy.special")
+    if special is not None and name in _SCIPY_UFUNCS and getattr(special, name, None) is ufunc:
+        return _SCIPY_UFUNCS[name]
+    return None
+
+
+def _int_reciprocal(x: LazyArray) -> LazyArray:
+    """np.reciprocal of integers, as NumPy's loop computes it: C's 1 / x (1 and -1 keep their value,
+    every other nonzero x gives 0) and the most negative integer for x = 0."""
+    dtype = str(x.term.dtype)
+    lowest = float(np.iinfo(np.dtype(dtype)).min)
+    strong = _strong(x)
+    unit = elementwise("logical_or", elementwise("equal", strong, 1), elementwise("equal", strong, -1))
+    zero = LazyArray(make("broadcast_to", [make("astype", [const(0.0)], dtype=dtype)], shape=strong.shape))
+    low = LazyArray(make("broadcast_to", [make("astype", [const(lowest)], dtype=dtype)], shape=strong.shape))
+    return elementwise("where", elementwise("equal", strong, 0), low, elementwise("where", unit, strong, zero))
 _REDUCING_UFUNCS = {"add": "sum", "maximum": "max", "minimum": "min", "logaddexp": "logsumexp"}
 
 
@@ -719,15 +791,24 @@ def _array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: 
         raise UnsupportedOperationError(f"np.{name}: keyword arguments {sorted(extra)} are not supported{_where()}")
     if name == "matmul":
         return matmul(*inputs)
-    if name == "power":
+    if name == "power" and ufunc is np.power:
         return power(*inputs)
-    op = _UFUNCS.get(name)
+    if name == "positive" and ufunc is np.positive:
+        return _strong(positive(inputs[0]))
+    op = _ufunc_op(ufunc)
     if op is None:
+        special = sys.modules.get("scipy.special")
+        where = "scipy.special" if special is not None and getattr(special, name, None) is ufunc else "np"
         raise UnsupportedOperationError(
-            f"np.{name} is not supported by egraph-dsl's tracer{_where()}; "
-            f"supported ufuncs: {', '.join(sorted(_UFUNCS))}"
+            f"{where}.{name} is not supported by egraph-dsl's tracer{_where()}; "
+            f"supported ufuncs: {', '.join(sorted(_UFUNCS))}; from scipy.special: {', '.join(sorted(_SCIPY_UFUNCS))}"
         )
-    return elementwise(op, *inputs)
+    if op == "reciprocal" and len(inputs) == 1:
+        x = lift(inputs[0])
+        dtype, _ = resolve_dtypes("reciprocal", [x], True, ufunc)
+        if dtypes.is_integer(dtype):
+            return _int_reciprocal(LazyArray(_cast(x, dtype), array0d=x.array0d))
+    return elementwise(op, *inputs, resolver=ufunc)
 
 
 def _reduction(op: str) -> Callable[..., LazyArray]:
@@ -840,10 +921,33 @@ _FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
     np.amax: _extremum("max"), np.min: _extremum("min"), np.amin: _extremum("min"),
     np.where: _where_fn, np.dot: _dot, np.matmul: matmul, np.transpose: transpose,
     np.reshape: reshape, np.broadcast_to: broadcast_to, np.trace: trace, np.diagonal: diagonal,
-    np.clip: clip, np.zeros_like: lambda a, dtype=None, **kw: _full_like(a, 0.0, dtype),
+    np.clip: clip, np.round: round_, np.around: round_, np.zeros_like: lambda a, dtype=None, **kw: _full_like(a, 0.0, dtype),
     np.ones_like: lambda a, dtype=None, **kw: _full_like(a, 1.0, dtype), np.full_like: _full_like,
     np.shape: lambda a: lift(a).shape, np.ndim: lambda a: lift(a).ndim, np.size: lambda a: lift(a).size,
 }
+
+
+def _deferred(module: str, name: str) -> Callable[..., Any]:
+    """A handler from another tracer module (imported on first use: it imports this module)."""
+
+    def handler(*args: Any, **kwargs: Any) -> Any:
+        import importlib
+
+        fn: Callable[..., Any] = getattr(importlib.import_module(f"{__package__}.{module}"), name)
+        return fn(*args, **kwargs)
+
+    return handler
+
+
+# reductions and scans of egraph_dsl/reductions.py (np.any / np.all are any_ / all_ there)
+_FUNCTIONS.update({getattr(np, name): _deferred("reductions", name) for name in (
+    "prod", "argmax", "argmin", "count_nonzero", "nansum", "var", "std", "average", "cumsum", "cumprod", "diff",
+    "ptp", "median", "percentile", "quantile", "nanmedian", "nanpercentile", "nanquantile", "sort", "argsort",
+    "partition", "argpartition")})
+_FUNCTIONS.update({np.any: _deferred("reductions", "any_"), np.all: _deferred("reductions", "all_")})
+_FUNCTIONS.update({getattr(np, name): _deferred("layout", name) for name in (
+    "hstack", "vstack", "column_stack", "split", "array_split", "roll", "outer", "triu", "tril", "diag", "tile",
+    "repeat", "kron", "pad")})
 
 
 # --------------------------------------------------------------------------- tracing

@@ -19,6 +19,8 @@ import numpy as np
 from egraph_dsl import ops
 from egraph_dsl.term import Term, postorder
 
+from .ufunc_semantics import MpMathUfuncs
+
 PRECISION_BITS = 2200  # adds any two float64 values exactly (2^1024 .. 2^-1074)
 EXP_LIMIT = 10**5
 WIDE_EXP_LIMIT = 2**1100  # past every float: exp of any float64 (an int, larger than any float)
@@ -32,8 +34,9 @@ class OutOfRangeError(ArithmeticError):
     """The expression is defined but too large to evaluate; the point is skipped."""
 
 
-class MpMath:
-    """Math namespace over mpmath numbers at :data:`PRECISION_BITS`."""
+class MpMath(MpMathUfuncs):
+    """Math namespace over mpmath numbers at :data:`PRECISION_BITS` (the ufuncs beyond arithmetic:
+    :class:`proofs.ufunc_semantics.MpMathUfuncs`)."""
 
     def __init__(self, prec: int = PRECISION_BITS, exp_limit: float | int = EXP_LIMIT) -> None:
         self.ctx = mpmath.MPContext()
@@ -41,6 +44,9 @@ class MpMath:
         self.exp_limit = exp_limit
         self.agreement = self.ctx.mpf(2) ** -(prec // 2 - 100)  # two exact sides agree this closely (2^-1000)
         self._big_exps: dict[Any, Any] = {}  # exp of huge arguments costs milliseconds; edge values repeat
+
+    def _undefined(self, why: str) -> Any:
+        raise UndefinedError(why)
 
     def const(self, v: Any) -> Any:
         if isinstance(v, Fraction):
@@ -117,6 +123,9 @@ class ExtendedMpMath(MpMath):
 
     def __init__(self, prec: int = PRECISION_BITS, exp_limit: float | int = WIDE_EXP_LIMIT) -> None:
         super().__init__(prec, exp_limit)
+
+    def _undefined(self, why: str) -> Any:
+        return self.ctx.nan
 
     def exp(self, a: Any) -> Any:
         if self.ctx.isinf(a):

@@ -16,13 +16,16 @@ from typing import Any
 
 import z3
 
+from .ufunc_semantics import UFUNC_FP_OPS, Z3FloatUfuncs, Z3RealUfuncs
+
 
 class UnsupportedError(Exception):
     """The op (or constant) has no model in this z3 namespace."""
 
 
-class Z3Real:
-    """Math namespace over z3 reals; collects domain conditions and sqrt definitions."""
+class Z3Real(Z3RealUfuncs):
+    """Math namespace over z3 reals; collects domain conditions and sqrt definitions (the ufuncs
+    beyond arithmetic: :class:`proofs.ufunc_semantics.Z3RealUfuncs`)."""
 
     def __init__(self) -> None:
         r = z3.RealSort()
@@ -178,10 +181,10 @@ def _applications(exprs: list[z3.ExprRef], names: set[str]) -> list[z3.ExprRef]:
 
 FP_OPS = frozenset({"input", "const", "add", "sub", "mul", "div", "neg", "abs", "sqrt", "square",
                     "maximum", "minimum", "less", "less_equal", "greater", "greater_equal", "equal",
-                    "not_equal", "where"})
+                    "not_equal", "where"}) | UFUNC_FP_OPS
 
 
-class Z3Float:
+class Z3Float(Z3FloatUfuncs):
     """Math namespace over z3 floating point (round to nearest even), NumPy's nan/zero semantics."""
 
     def __init__(self, sort: z3.FPSortRef) -> None:

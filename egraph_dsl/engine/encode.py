@@ -11,7 +11,7 @@ from ..constants import lookup
 ATTR_SORTS: dict[str, str] = {
     "name": "String", "value": "f64", "axis": "String", "keepdims": "i64",
     "axes": "String", "shape": "String", "dtype": "String",
-    "array": "String", "slices": "String", "dim": "i64",
+    "array": "String", "slices": "String", "dim": "i64", "size": "i64",
 }
 
 

@@ -34,7 +34,8 @@ CXX_FLAGS = ["-O1", "-std=c++17", "-ffp-contract=off", "-fno-fast-math", "-fwrap
 # ops whose result must be bit-identical to NumPy (IEEE-exact operations and selections)
 EXACT_OPS = frozenset({"add", "sub", "mul", "div", "sqrt", "neg", "abs", "square", "maximum", "minimum",
                        "less", "less_equal", "greater", "greater_equal", "equal", "not_equal",
-                       "where", "astype"})
+                       "where", "astype", "floor", "ceil", "trunc", "rint", "sign", "reciprocal", "copysign",
+                       "floor_divide", "remainder", "fmod"})
 ULPS = 4  # allowed distance for transcendental ops (libm vs NumPy's SIMD loops)
 
 

@@ -53,6 +53,11 @@ _OTHER_OPS: dict[str, tuple[Callable[..., Any], list[np.ndarray]]] = {
     "array_const": (lambda a: a * np.arange(3.0) + np.ones(3), [np.arange(3.0)]),
     "concat": (lambda a, b: (np.concatenate([a, b[None]]) * 2.0, np.stack([b, b], axis=-1)),
                [np.arange(6.0).reshape(2, 3), np.arange(3.0)]),
+    "prod": (lambda a: (np.prod(a), np.prod(a, axis=0)), [np.arange(1.0, 7.0).reshape(2, 3)]),
+    "argmax": (lambda a: (np.argmax(a), np.argmax(a, axis=1)), [np.array([[1.0, np.nan], [3.0, 3.0]])]),
+    "argmin": (lambda a: (np.argmin(a), np.argmin(a, axis=0)), [np.array([[1.0, 0.0], [-3.0, 0.0]])]),
+    "cumsum": (lambda a: (np.cumsum(a), np.cumsum(a, axis=1)), [np.arange(6.0).reshape(2, 3)]),
+    "cumprod": (lambda a: np.cumprod(a, axis=0), [np.arange(1.0, 7.0).reshape(2, 3)]),
 }
 
 

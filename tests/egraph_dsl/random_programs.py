@@ -74,6 +74,7 @@ from egraph_dsl.errors import EgraphDslError
 from egraph_dsl.program import Program, bind_inputs, evaluate, evaluate_node
 from egraph_dsl.term import Term
 from egraph_dsl.trace import trace_function
+from proofs.ufunc_semantics import MpMathUfuncs
 
 LIMITS = {"nodes": 3000, "seconds": 2}
 SUPPORTED_DTYPES = frozenset({"bool", "int32", "int64", "float32", "float64"})
@@ -196,21 +197,36 @@ UNARY = ["-{A}", "np.negative({a})", "np.abs({a})", "abs({a})", "np.exp({a})", "
          "np.log({A} + 1.0)", "np.log(1 + {A})", "np.sqrt(np.square({a}))", "1.0 / {A}", "{A} - {A}", "{A} * 1",
          "{A} + 0", "{A} * 0", "-(-{A})", "{A} / {A}", "np.log(np.exp({a}))", "np.exp(np.log({a}))",
          "np.clip({a}, -1.0, 1.0)", "np.maximum({a}, 0)", "np.tanh({a}) * 0.5 + 0.5", "{A} * {A}",
-         "1 - ed.sigmoid({a})", "np.log1p(np.exp({a}))"]
+         "1 - ed.sigmoid({a})", "np.log1p(np.exp({a}))",
+         # the rest of the ufuncs (tests/egraph_dsl/test_ufuncs.py checks each spelling alone)
+         "np.sin({a})", "np.cos({a})", "np.tan({a})", "np.arcsin({a})", "np.arccos({a})", "np.arctan({a})",
+         "np.sinh({a})", "np.cosh({a})", "np.arcsinh({a})", "np.arccosh({a})", "np.arctanh({a})", "np.exp2({a})",
+         "np.log2({a})", "np.log10({a})", "np.cbrt({a})", "np.reciprocal({a})", "np.sign({a})", "np.floor({a})",
+         "np.ceil({a})", "np.trunc({a})", "np.rint({a})", "np.round({a})", "np.isfinite({a})", "np.isnan({a})",
+         "np.isinf({a})", "np.signbit({a})", "np.logical_not({a})", "~({A} > 0)", "np.fabs({a})",
+         "np.where(np.isnan({a}), 0.0, {a})"]
 BOOL_SAFE_UNARY = {"np.abs({a})", "abs({a})", "{A} * 1", "{A} + 0", "{A} * 0", "ed.sigmoid({a})", "ed.softplus({a})",
-                   "np.maximum({a}, 0)", "{A} * {A}", "1.0 / {A}", "1 - ed.sigmoid({a})"}
+                   "np.maximum({a}, 0)", "{A} * {A}", "1.0 / {A}", "1 - ed.sigmoid({a})", "np.isfinite({a})",
+                   "np.isnan({a})", "np.isinf({a})", "np.logical_not({a})", "~({A} > 0)", "np.floor({a})",
+                   "np.signbit({a})"}
 BINARY = ["{A} + {B}", "{A} - {B}", "{A} * {B}", "{A} / {B}", "np.maximum({a}, {b})", "np.minimum({a}, {b})",
           "np.logaddexp({a}, {b})", "np.where({A} > {B}, {a}, {b})", "{A} > {B}", "{A} <= {B}", "{A} == {B}",
           "{A} != {B}", "np.add({a}, {b})", "np.multiply({a}, {b})", "np.subtract({a}, {b})",
           "np.true_divide({a}, {b})", "np.exp({a}) * np.exp({b})", "np.log(np.exp({a}) + np.exp({b}))",
-          "{A} * ({B} - {A})", "({A} + {B}) - {B}", "np.dot({a}, {b})"]
+          "{A} * ({B} - {A})", "({A} + {B}) - {B}", "np.dot({a}, {b})",
+          "np.arctan2({a}, {b})", "np.hypot({a}, {b})", "np.copysign({a}, {b})", "np.logical_and({a}, {b})",
+          "np.logical_or({a}, {b})", "np.logical_xor({a}, {b})", "({A} > 0) & ({B} < 1)", "({A} > 0) | ({B} > 0)",
+          "({A} > 0) ^ ({B} > 0)", "{A} // {B}", "{A} % {B}", "np.fmod({a}, {b})", "np.floor_divide({a}, {b})"]
 SCALAR_BINARY = ["{A} * {s}", "{s} * {A}", "{A} + {s}", "{s} + {A}", "{A} - {s}", "{s} - {A}", "{A} / {s}",
                  "{s} / {A}", "np.maximum({a}, {s})", "np.minimum({s}, {a})", "{A} > {s}", "{A} ** {s}",
-                 "np.where({A} > {s}, {a}, {s})", "np.logaddexp({a}, {s})", "np.multiply({a}, {s})"]
+                 "np.where({A} > {s}, {a}, {s})", "np.logaddexp({a}, {s})", "np.multiply({a}, {s})",
+                 "{A} // {s}", "{A} % {s}", "{s} % {A}", "np.fmod({a}, {s})", "np.copysign({a}, {s})",
+                 "np.arctan2({s}, {a})"]
 REDUCERS = ["np.sum({a}{ax})", "{A}.sum({ax0})", "np.mean({a}{ax})", "{A}.mean({ax0})", "np.max({a}{ax})",
             "{A}.max({ax0})", "np.min({a}{ax})", "{A}.min({ax0})", "ed.logsumexp({a}{ax})",
             "np.log(np.sum(np.exp({a}){ax}))", "np.exp({a}) / np.sum(np.exp({a}){axk})", "np.add.reduce({a}{axr})",
-            "np.maximum.reduce({a}{axr})"]
+            "np.maximum.reduce({a}{axr})", "np.var({a}{ax}) + np.prod({a}{ax})",
+            "np.where(np.any({a}{ax}), np.count_nonzero({a}{ax}), np.nansum({a}{ax}))"]
 CASTS = ["{A}.astype(np.float32)", "{A}.astype(np.float64)", "{A}.astype(np.int64)", "{A}.astype(np.int32)",
          "{A}.astype(bool)", "({A} > 0).astype(np.float64)", "({A} > 0).astype(np.int32)"]
 
@@ -740,10 +756,14 @@ def longdouble_reference(case: Case) -> list[Any] | None:
     return list(out) if isinstance(out, (tuple, list)) else [out]
 
 
-class IeeeMpMath:
+class IeeeMpMath(MpMathUfuncs):
     """Math namespace for the op table's ``real`` semantics: mpmath, with IEEE infinities, and NaN
     meaning "no exact value known" (undefined, a division by a zero of unknown sign, or too large
-    to evaluate). The judge only uses the finite values."""
+    to evaluate). The judge only uses the finite values. (Trig, rounding, logic and division ops:
+    :class:`proofs.ufunc_semantics.MpMathUfuncs`.)"""
+
+    def _undefined(self, why: str) -> Any:
+        return self.nan
 
     def __init__(self, prec: int = MP_PRECISION) -> None:
         self.ctx = mpmath.MPContext()

@@ -7,6 +7,9 @@ import pytest
 import scipy.special
 
 from egraph_dsl import ops
+from egraph_dsl.errors import ShapeError
+
+INTEGER_ONLY = frozenset({"invert", "bitwise_and", "bitwise_or", "bitwise_xor"})
 
 
 @pytest.mark.parametrize("name", sorted(ops.OPS))
@@ -23,29 +26,34 @@ def test_every_op_is_fully_declared(name: str) -> None:
 def test_shape_rules_cover_every_op() -> None:
     samples = {
         "matmul": ((3, 4), (4,)), "trace": ((3, 3),), "diagonal": ((3, 5),), "where": ((2,), (2,), (2,)),
+        "scatter_add": ((2, 3), (3,)),
     }
     for name, spec in ops.OPS.items():
         if spec.kind is ops.Kind.LEAF:
             continue
         shapes = samples.get(name, ((2, 3),) * spec.arity)
         attrs = {"axis": (0,), "keepdims": False, "axes": (1, 0), "shape": (3, 2), "dtype": "float32",
-                 "slices": ((1, -1, -1), (0, 3, 2)), "dim": 1}
+                 "slices": ((1, -1, -1), (0, 3, 2)), "dim": 1, "size": 4}
         if name == "broadcast_to":
             attrs["shape"] = (4, 2, 3)
         out = ops.infer_shape(name, shapes, attrs)
-        args = [np.ones(s) for s in shapes]
+        args = [np.ones(s, dtype=np.int64 if name in INTEGER_ONLY else np.float64) for s in shapes]
         if name == "take":
             args[1] = np.array([[0, -1], [2, 1]])
             shapes = ((2, 3), (2, 2))
             out = ops.infer_shape(name, shapes, attrs)
         if name == "index_check":
             args[0] = np.array([[0, -1, 2], [1, 1, 0]])
-        expected = spec.impl(np, *args, **{a: attrs[a] for a in spec.attrs})
+        if name == "scatter_add":  # updates (2, 3) added at indices (3,) along dim 1 of size 4
+            args[1] = np.array([0, 3, 3])
+            assert out == (2, 4)
+        with np.errstate(all="ignore"):  # arctanh(1) is inf, with a warning
+            expected = spec.impl(np, *args, **{a: attrs[a] for a in spec.attrs})
         assert np.shape(expected) == out, name
 
 
 def test_matmul_shape_errors_name_both_shapes() -> None:
-    with pytest.raises(ops.ShapeError, match=r"\(3, 4\) and \(5,\)"):
+    with pytest.raises(ShapeError, match=r"\(3, 4\) and \(5,\)"):
         ops.matmul_shape((3, 4), (5,))
 
 
@@ -69,7 +77,46 @@ def test_float32_impls_keep_their_dtype() -> None:
 def test_slice_shape_rule_refuses_unnormalized_slices() -> None:
     assert ops.slice_shape((5,), ((4, -1, -2),)) == (3,)
     for bad in (((0, 5, 0),), ((-1, -1, -1),), ((6, 7, 1),)):
-        with pytest.raises(ops.ShapeError, match="slice"):
+        with pytest.raises(ShapeError, match="slice"):
             ops.slice_shape((5,), bad)
-    with pytest.raises(ops.ShapeError, match="integers"):
+    with pytest.raises(ShapeError, match="integers"):
         ops.infer_dtype("take", ("float64", "float64"), {"dim": 0})
+
+
+# ops reached by something other than a ufunc of their own (``ufunc`` / ``scipy`` give the rest)
+OTHER_SPELLINGS = {"where": "np.where", "astype": "ndarray.astype", "softplus": "ed.softplus"}
+
+
+@pytest.mark.parametrize("name", sorted(n for n, s in ops.OPS.items() if s.elementwise))
+def test_every_elementwise_op_has_a_spelling_semantics_and_a_cost(name: str) -> None:
+    """A spelling the tracer knows, the C expression, semantics in mpmath and in z3 (or an explicit
+    "not provable"), and a FLOP count: an op added without one of them fails here."""
+    import z3
+
+    from proofs.semantics import MpMath
+    from proofs.z3_semantics import UnsupportedError, Z3Real
+
+    spec = ops.OPS[name]
+    spellings = [s for s in (spec.ufunc, spec.scipy, OTHER_SPELLINGS.get(name)) if s]
+    assert spellings, f"{name} has no NumPy, scipy.special or other spelling"
+    if spec.ufunc:
+        assert ops.NUMPY_UFUNCS[spec.ufunc] == name and isinstance(getattr(np, spec.ufunc), np.ufunc)
+    if spec.scipy:
+        assert ops.SCIPY_UFUNCS[spec.scipy] == name and isinstance(getattr(scipy.special, spec.scipy), np.ufunc)
+    assert spec.flops_per_element > 0, f"{name} has no cost"
+    assert spec.real is not None
+    m = MpMath()
+    if name == "astype":
+        return
+    sample = 3.0 if name in INTEGER_ONLY else 1.5 if name == "arccosh" else 0.5  # inside the op's domain
+    args = [np.array([m.const(sample)], dtype=object)] * spec.arity
+    if name == "where":
+        args[0] = np.array([True], dtype=object)
+    value = spec.real(m, *args)
+    assert np.shape(value) == (1,), name
+    z = Z3Real()
+    try:
+        spec.real(z, *[np.array([z3.Bool("c") if name == "where" and i == 0 else z3.Real(f"x{i}")], dtype=object)
+                       for i in range(spec.arity)])
+    except UnsupportedError as exc:
+        assert "not provable" in str(exc), f"{name}: {exc}"
