@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import warnings
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -72,16 +73,47 @@ class Snapshot:
         return len(self.nodes)
 
 
+# egglog e-graphs that hold the schema (declarations()) and nothing else. Type-checking the
+# schema's ~1,000 declarations and rules takes 100-150 ms, an egglog push/pop about 25 ms, so an
+# EGraph leases one of these, pushes, and its finalizer pops back to the bare schema and returns it.
+_DECLARED: list[Any] = []
+_POOL_SIZE = 4
+
+
+def _lease() -> Any:
+    if _DECLARED:
+        egraph = _DECLARED.pop()
+    else:
+        egraph = bindings.EGraph()
+        try:
+            egraph.parse_and_run_program(declarations())
+        except Exception as exc:  # egglog raises its own EggSmolError
+            raise SaturationError(f"egglog rejected the schema: {exc}") from exc
+    egraph.parse_and_run_program("(push)")
+    return egraph
+
+
+def _give_back(egraph: Any, pushes: list[Any]) -> None:
+    """Pop ``egraph`` to the bare schema (the lease's push, and any push left open) and pool it."""
+    try:
+        for _ in range(len(pushes) + 1):
+            egraph.parse_and_run_program("(pop)")
+    except Exception:  # a broken e-graph is dropped, never reused
+        return
+    if len(_DECLARED) < _POOL_SIZE:
+        _DECLARED.append(egraph)
+
+
 class EGraph:
     """One egglog e-graph holding a program and everything rules made equal to it."""
 
     def __init__(self) -> None:
-        self._egraph = bindings.EGraph()
-        self._run(declarations())
+        self._egraph = _lease()
         self._handles: dict[Term, int] = {}
         self._next_handle = 0
         self._ids = itertools.count()
         self._saved_handles: list[tuple[dict[Term, int], int]] = []  # Python side of push/pop
+        weakref.finalize(self, _give_back, self._egraph, self._saved_handles)
 
     # ------------------------------------------------------------------ plumbing
     def _run(self, program: str) -> list[Any]:
@@ -107,9 +139,10 @@ class EGraph:
 
     def pop(self) -> None:
         """Restore the e-graph and the handle table to the last push."""
+        if not self._saved_handles:
+            raise SaturationError("pop() without a matching push()")
         self._run("(pop)")
-        if self._saved_handles:
-            self._handles, self._next_handle = self._saved_handles.pop()
+        self._handles, self._next_handle = self._saved_handles.pop()
 
     # -------------------------------------------------------------------- loading
     def handle(self, term: Term) -> int:

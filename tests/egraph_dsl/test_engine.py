@@ -412,3 +412,31 @@ def test_limits_hold_with_replacing_rules() -> None:
     assert report.stop_reason in (ed.StopReason.NODE_LIMIT, ed.StopReason.SATURATED, ed.StopReason.TIME_LIMIT)
     got = evaluate(result.after, [X, y, w, np.float64(0.3)])
     np.testing.assert_allclose(got, evaluate(program, [X, y, w, np.float64(0.3)]), rtol=1e-9)
+
+
+def test_a_pooled_egglog_e_graph_comes_back_empty_and_with_no_rules_left() -> None:
+    """EGraphs lease schema-only egglog e-graphs from a pool (push on lease, pop on release):
+    nothing of a finished e-graph, terms, pushes or compiled rulesets, is seen by the next one."""
+    import gc
+
+    import rulesets  # noqa: F401  (registers the shipped libraries)
+    from egraph_dsl.engine import egraph as engine
+
+    x = term.input_("x", (3,), "float64")
+    first = EGraph()
+    first.load([term.make("exp", [term.make("log", [x])])])
+    first.run(ed.default_registry.resolve(["algebra", "stability"]))
+    first.push()  # left open on purpose
+    first.load([term.make("neg", [x])])
+    assert first.size() > 0
+    leased = first._egraph
+    del first
+    gc.collect()
+    assert leased in engine._DECLARED
+    second = EGraph()
+    assert second._egraph is leased and second.size() == 0
+    second.load([term.make("neg", [x])])
+    assert second.size() == 2
+    second.run(ed.default_registry.resolve(["algebra", "stability"]))  # compiles its rulesets again
+    with pytest.raises(ed.errors.SaturationError, match="without a matching push"):
+        second.pop()
