@@ -56,6 +56,8 @@ def main() -> int:
     if args.explain:
         foundation.append("--explain")
     failures += run("bench_foundation", foundation, timeout=240 if not args.full else 600) != 0
+    failures += run("bench_gradients", [sys.executable, str(HERE / "bench_gradients.py")],
+                    timeout=300 if not args.full else 900) != 0
     extract_bench = HERE / "bench_extract.py"
     if extract_bench.exists():
         argv = [sys.executable, str(extract_bench)]

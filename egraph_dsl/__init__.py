@@ -26,6 +26,9 @@ _LAZY = {
     "JitFunction": ("egraph_dsl.jitted", "JitFunction"),
     "optimize": ("egraph_dsl.pipeline", "optimize"),
     "Session": ("egraph_dsl.session", "Session"),
+    "grad": ("egraph_dsl.gradients", "grad"),
+    "value_and_grad": ("egraph_dsl.gradients", "value_and_grad"),
+    "GradFunction": ("egraph_dsl.gradients", "GradFunction"),
 }
 
 
@@ -45,8 +48,9 @@ def trace(fn: Any, *example_args: Any) -> Program:
 
 
 __all__ = [
-    "ArraySpec", "Claim", "EgraphDslError", "JitFunction", "Limits", "Program", "Registry", "Rule", "RuleSet",
-    "Session", "StopReason", "attr_var", "constant", "default_registry", "errors", "evaluate", "finite", "jit", "logsumexp",
-    "matrix", "nonnegative", "nonzero", "op", "ops", "optimize", "parse", "positive", "register", "rewrite",
-    "sigmoid", "softplus", "square", "trace", "trace_function", "var", "vars_", "vector",
+    "ArraySpec", "Claim", "EgraphDslError", "GradFunction", "JitFunction", "Limits", "Program", "Registry", "Rule",
+    "RuleSet", "Session", "StopReason", "attr_var", "constant", "default_registry", "errors", "evaluate", "finite",
+    "grad", "jit", "logsumexp", "matrix", "nonnegative", "nonzero", "op", "ops", "optimize", "parse", "positive",
+    "register", "rewrite", "sigmoid", "softplus", "square", "trace", "trace_function", "value_and_grad", "var",
+    "vars_", "vector",
 ]

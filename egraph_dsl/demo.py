@@ -120,4 +120,7 @@ def main(out: Any = None) -> int:
     console.print(table)
     console.print("naive NumPy overflows exp(-z) to inf and takes log(0) = -inf (and 0 * -inf = nan); "
                   "the optimized program uses softplus and stays finite and accurate.")
+    from .demo_reactivity import demo_section
+
+    demo_section(console)
     return 0

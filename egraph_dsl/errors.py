@@ -36,6 +36,11 @@ class SignatureError(EgraphDslError, TypeError):
     """Arguments of a call do not match what the function was traced or declared with."""
 
 
+class GradientError(EgraphDslError, ValueError):
+    """A gradient that cannot be taken: a non-scalar or non-float output, a non-float argument,
+    or ``argnums`` naming no argument."""
+
+
 class RuleError(EgraphDslError, ValueError):
     """A malformed rewrite rule or pattern."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -13,6 +13,7 @@ import numpy as np
 from .captures import Watch, capture_key, watches
 from .engine.limits import Limits
 from .errors import BackendError, SignatureError
+from .fold import fold_array_constants
 from .pipeline import Optimized, check_extractor, optimize, resolve_cost_model
 from .plan import Plan, build_plan
 from .program import Program
@@ -149,7 +150,8 @@ class JitFunction:
     def __init__(self, fn: Callable[..., Any], rulesets: RulesetSpec | None = None, cost_model: Any = None,
                  backend: str = "numpy", limits: Limits | Mapping[str, Any] | None = None,
                  extractor: str = "greedy", registry: Registry | None = None,
-                 backend_options: Mapping[str, Any] | None = None) -> None:
+                 backend_options: Mapping[str, Any] | None = None,
+                 transform: Callable[[Program], Program] | None = None) -> None:
         if not callable(fn):
             raise TypeError(f"jit() needs a function, got {type(fn).__name__}")
         self.fn = fn
@@ -162,6 +164,7 @@ class JitFunction:
         self.extractor = check_extractor(extractor)
         self.registry = registry
         self.backend_options = dict(backend_options or {})
+        self.transform = transform  # applied to the optimized program, then optimized again (gradients)
         self._cache: dict[tuple[Any, ...], Compiled] = {}
         self._arity: int | None = None
         self._last: Compiled | None = None
@@ -197,12 +200,24 @@ class JitFunction:
         t0 = time.perf_counter()
         program = trace_function(self.fn, args)
         trace_s = time.perf_counter() - t0
-        optimized = optimize(program, self.rulesets, limits=self.limits, cost_model=self.cost_model,
+        first: dict[str, float] = {}
+        limits = self.limits
+        if self.transform is not None:
+            # the value first: the transform (a gradient) then sees its stable forms (softplus, not
+            # log(1 - sigmoid)); both passes together keep within limits.seconds
+            t0 = time.perf_counter()
+            value = optimize(program, self.rulesets, limits=self.limits, cost_model=self.cost_model,
+                             extractor=self.extractor, registry=self.registry)
+            program = self.transform(value.after)
+            first = {"optimize value": time.perf_counter() - t0}
+            limits = replace(self.limits, seconds=max(self.limits.seconds - first["optimize value"],
+                                                      0.05 * self.limits.seconds))
+        optimized = optimize(program, self.rulesets, limits=limits, cost_model=self.cost_model,
                              extractor=self.extractor, registry=self.registry)
         t0 = time.perf_counter()
-        plan = build_plan(optimized.after)
+        plan = build_plan(fold_array_constants(optimized.after))
         plan_s = time.perf_counter() - t0
-        timings = {"trace": trace_s, **optimized.timings, "plan": plan_s}
+        timings = {"trace": trace_s, **first, **optimized.timings, "plan": plan_s}
         shapes = tuple(tuple(getattr(a, "shape", ())) for a in args)
         compiled = Compiled(optimized, plan, timings, self.backend, self.backend_options, shapes, values)
         self._cache[key] = compiled
@@ -252,7 +267,14 @@ class JitFunction:
 def jit(fn: Callable[..., Any] | None = None, *, rulesets: RulesetSpec | None = None, cost_model: Any = None,
         backend: str = "numpy", limits: Limits | Mapping[str, Any] | None = None, extractor: str = "greedy",
         registry: Registry | None = None, **backend_options: Any) -> Any:
-    """Optimize ``fn`` by equality saturation; usable as ``@jit`` or ``jit(fn, rulesets=[...])``."""
+    """Optimize ``fn`` by equality saturation; usable as ``@jit`` or ``jit(fn, rulesets=[...])``.
+
+    ``jit(value_and_grad(f), ...)`` gives the gradient function these options."""
+    from .gradients import GradFunction
+
+    if isinstance(fn, GradFunction):
+        return fn.with_options(rulesets=rulesets, cost_model=cost_model, backend=backend, limits=limits,
+                               extractor=extractor, registry=registry, **backend_options)
     if fn is None:
         return lambda f: JitFunction(f, rulesets, cost_model, backend, limits, extractor, registry, backend_options)
     return JitFunction(fn, rulesets, cost_model, backend, limits, extractor, registry, backend_options)
