@@ -45,6 +45,20 @@ def _function_for(ins: Instruction) -> tuple[Any, bool]:
     return functools.partial(spec.impl, np, **ins.attr), False
 
 
+def returned_values(plan: Plan, namespace: dict[str, Any]) -> str:
+    """The expression a generated plan function returns: its outputs in their dtypes, copied where
+    one would alias an input or another result (every result is fresh and writable), as a tuple or
+    list when the traced function returned one. Binds ``od<i>`` in ``namespace``."""
+    results = []
+    copies = plan.output_copy or (False,) * len(plan.outputs)
+    for i, (slot, dtype, copy) in enumerate(zip(plan.outputs, plan.output_dtypes, copies, strict=True)):
+        namespace[f"od{i}"] = np.dtype(dtype)
+        results.append(f"array(v{slot}, dtype=od{i})" if copy else f"asarray(v{slot}, dtype=od{i})")
+    if plan.output_list:
+        return f"[{', '.join(results)}]"
+    return f"({', '.join(results)},)" if plan.output_tuple else results[0]
+
+
 class NumpyExecutable:
     """A plan ready to run on NumPy arrays; calling it runs the generated function."""
 
@@ -67,16 +81,7 @@ class NumpyExecutable:
             args = ", ".join(f"v{i}" for i in ins.inputs)
             out = f", out=v{ins.buffer}" if takes_out and ins.buffer is not None else ""
             body.append(f"        v{ins.output} = f{k}({args}{out})  # {ins.op}")
-        results = []
-        copies = plan.output_copy or (False,) * len(plan.outputs)
-        for i, (slot, dtype, copy) in enumerate(zip(plan.outputs, plan.output_dtypes, copies, strict=True)):
-            namespace[f"d{i}"] = np.dtype(dtype)
-            # a result never aliases an input or another result, and is writable
-            results.append(f"array(v{slot}, dtype=d{i})" if copy else f"asarray(v{slot}, dtype=d{i})")
-        if plan.output_list:
-            returned = f"[{', '.join(results)}]"
-        else:
-            returned = f"({', '.join(results)},)" if plan.output_tuple else results[0]
+        returned = returned_values(plan, namespace)
         source = "\n".join([f"def run({', '.join(params)}):", "    with errstate(all='ignore'):",
                             *(body or ["        pass"]), f"    return {returned}", ""])
         exec(compile(source, f"<plan {plan.name}>", "exec"), namespace)

@@ -1,0 +1,177 @@
+"""The native CPU backend: fused elementwise groups (and a closing reduction) as generated,
+vectorized C++ kernels; everything else through NumPy, as the NumPy backend runs it.
+
+``compile_plan(plan)`` returns an executable that, on the first call for a tuple of argument
+shapes, fuses the plan (:mod:`backends.fusion`), generates one extension module holding a kernel
+per group (:mod:`backends.native_codegen`), builds or loads it (:mod:`backends.native_build`,
+cached on disk), and generates a straight-line Python function calling the kernels and the NumPy
+backend's per-instruction callables. Without a C++ compiler, or when a build fails, it warns once
+and runs the plan on the NumPy backend instead.
+
+Options: ``min_elements`` (groups with fewer elements run through NumPy). Default 0: measured
+here, a kernel beat the NumPy backend at every size from 1 element up (one exp: 2.7 vs 6.0 us
+at n = 1, 292 vs 773 us at n = 1e5), so nothing runs through NumPy for being small.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from egraph_dsl.errors import BackendError, BackendUnavailableError, SignatureError
+from egraph_dsl.plan import Plan
+
+from .fusion import FusedGroup, Schedule, fuse
+from .native_build import build, module_name
+from .native_codegen import ModuleSource, generate_module
+from .native_indexing import native_function
+from .numpy_backend import NumpyExecutable, _function_for, returned_values
+
+_NAME_PLACEHOLDER = "EGD_MODULE_NAME_PLACEHOLDER"
+
+
+@dataclass(frozen=True)
+class Lowered:
+    """A plan's schedule and its generated extension module (no compiler needed to make it)."""
+
+    schedule: Schedule
+    module: ModuleSource
+
+    def __iter__(self) -> Iterator[Any]:  # schedule, module = lower(...)
+        return iter((self.schedule, self.module))
+
+    @property
+    def sources(self) -> dict[str, str]:
+        return {self.module.name: self.module.source}
+
+    def __str__(self) -> str:
+        plan = self.schedule.plan
+        lines = [f"native module {self.module.name}: {len(self.schedule.groups)} kernels"]
+        for step in self.schedule.steps:
+            if isinstance(step, FusedGroup):
+                red = f" + {step.reduction.op}" if step.reduction else ""
+                lines.append(f"  kernel {step.name}: {len(step.members)} elementwise ops{red} over {step.size} "
+                             f"elements, reads {len(step.inputs)}, writes {len(step.outputs)}")
+            else:
+                lines.append(f"  {plan.instructions[step].op} (numpy)")
+        return "\n".join(lines)
+
+
+def lower(plan: Plan, args: Sequence[Any] | None = None, min_elements: int = 0) -> Lowered:
+    """The schedule and the generated module source for arguments like ``args`` (no compiler needed)."""
+    shapes = None if args is None else {
+        s: tuple(a) if isinstance(a, tuple) else tuple(np.shape(a)) for (s, _), a in zip(plan.input_slots, args, strict=True)}
+    schedule = fuse(plan, shapes)
+    if min_elements:
+        schedule = Schedule(plan, tuple(_split_small(step, min_elements) for step in schedule.steps))
+        schedule = Schedule(plan, tuple(s for step in schedule.steps for s in (step if isinstance(step, tuple) else (step,))))
+    draft = generate_module(schedule, _NAME_PLACEHOLDER)
+    name = module_name(draft.source)
+    return Lowered(schedule, ModuleSource(name, draft.source.replace(_NAME_PLACEHOLDER, name), draft.groups))
+
+
+def _split_small(step: FusedGroup | int, min_elements: int) -> Any:
+    if isinstance(step, FusedGroup) and step.size < min_elements:
+        members = list(step.members) + ([step.reduction.index] if step.reduction else [])
+        return tuple(sorted(members))
+    return step
+
+
+class NativeExecutable:
+    """A plan ready to run with native kernels; built per tuple of argument shapes, on first use."""
+
+    name = "native"
+
+    def __init__(self, plan: Plan, min_elements: int = 0) -> None:
+        self.plan = plan
+        self.min_elements = min_elements
+        self._by_shapes: dict[tuple[tuple[int, ...], ...], Callable[..., Any]] = {}
+        self._fallback: NumpyExecutable | None = None
+        self.sources: dict[str, str] = {}
+        self.python_source = ""
+        self._fast: Callable[..., Any] = self.__call__
+
+    def _run(self, *args: Any) -> Any:
+        """jit's entry point: jit calls a plan only with the argument shapes it was traced for, so
+        after the first call this goes straight to the generated function (the kernels still check
+        every buffer's size and layout)."""
+        return self._fast(*args)
+
+    def _prepare(self, args: Sequence[Any]) -> Callable[..., Any]:
+        schedule, module_source = lower(self.plan, args, self.min_elements)
+        module = None
+        if schedule.groups:
+            try:
+                module = build(module_source.name, module_source.source)
+            except BackendUnavailableError as exc:
+                warnings.warn(f"backend='native' falls back to NumPy for {self.plan.name}: {exc}".splitlines()[0],
+                              RuntimeWarning, stacklevel=4)
+                self._fallback = NumpyExecutable(self.plan)
+                return self._fallback._run
+        self.sources[module_source.name] = module_source.source
+        source, run = _generate(schedule, module)
+        self.python_source = source
+        return run
+
+    def __call__(self, *args: Any) -> Any:
+        if len(args) != len(self.plan.input_slots):
+            raise SignatureError(f"{self.plan.name} takes {len(self.plan.input_slots)} arguments, got {len(args)}")
+        key = tuple(np.shape(a) for a in args)
+        run = self._by_shapes.get(key)
+        if run is None:
+            run = self._by_shapes[key] = self._prepare(args)
+            if len(self._by_shapes) == 1:
+                self._fast = run
+        return run(*args)
+
+
+def _generate(schedule: Schedule, module: Any) -> tuple[str, Callable[..., Any]]:
+    """A straight-line Python function over the schedule: kernel calls and NumPy calls."""
+    plan = schedule.plan
+    namespace: dict[str, Any] = {"errstate": np.errstate, "asarray": np.asarray, "array": np.array,
+                                 "empty": np.empty, "ndarray": np.ndarray, "contiguous": np.ascontiguousarray}
+    params = [f"v{s}" for s, _ in plan.input_slots]
+    body = [f"        if type(v{s}) is ndarray and not v{s}.flags.c_contiguous: v{s} = contiguous(v{s})"
+            for s, _ in plan.input_slots]
+    for s, value, dtype in plan.constants:
+        namespace[f"v{s}"] = np.asarray(value, dtype=dtype)[()]
+    kind = {ins.output: (tuple(ins.shape or ()), np.dtype(ins.dtype or "float64")) for ins in plan.instructions}
+    for step in schedule.steps:
+        if isinstance(step, int):
+            ins = plan.instructions[step]
+            fn, _takes_out = _function_for(ins)
+            if module is not None or not schedule.groups:  # a compiler is there: gathers and scatters go native
+                fn = native_function(ins, fn) or fn
+            namespace[f"f{step}"] = fn
+            body.append(f"        v{ins.output} = f{step}({', '.join(f'v{i}' for i in ins.inputs)})  # {ins.op}")
+            continue
+        namespace[f"k_{step.name}"] = getattr(module, step.name)
+        writes = list(step.outputs) + ([plan.instructions[step.reduction.index].output] if step.reduction else [])
+        for s in writes:
+            namespace[f"s{s}"], namespace[f"d{s}"] = kind[s]
+            body.append(f"        v{s} = empty(s{s}, d{s})")
+        args = ", ".join([f"v{inp.slot}" for inp in step.inputs] + [f"v{s}" for s in writes])
+        body.append(f"        k_{step.name}({args})")
+    returned = returned_values(plan, namespace)
+    if all(isinstance(step, FusedGroup) for step in schedule.steps):
+        # kernels never touch NumPy's floating-point error state: no errstate (~2.5 us) needed
+        head, body = [f"def run({', '.join(params)}):"], [line[4:] for line in body]
+    else:
+        head = [f"def run({', '.join(params)}):", "    with errstate(all='ignore'):", "        pass"]
+    source = "\n".join([*head, *body, f"    return {returned}", ""])
+    exec(compile(source, f"<native plan {plan.name}>", "exec"), namespace)
+    return source, namespace["run"]
+
+
+def compile_plan(plan: Plan, min_elements: int = 0, **options: Any) -> NativeExecutable:
+    if options:
+        raise BackendError(f"native backend: unknown option(s) {', '.join(sorted(options))} (known: min_elements)")
+    return NativeExecutable(plan, min_elements)
+
+
+def run(plan: Plan, args: Sequence[Any]) -> Any:
+    return compile_plan(plan)(*args)

@@ -1,0 +1,255 @@
+"""The native CPU backend against NumPy: every generated op kernel on edge values (exact ops bit
+for bit, transcendental ones within a few ulps), fused programs, reductions (pairwise-sum error
+bound against math.fsum), layouts, the disk cache and the fallback without a compiler."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # --import-mode=importlib: reach the helpers
+from cupy_helpers import EXACT_OPS, all_op_cases, assert_matches, op_case, pattern_cases
+
+from backends import native_backend, native_build
+from backends.fusion import fuse
+from egraph_dsl.plan import build_plan
+from egraph_dsl.program import Program, evaluate
+from egraph_dsl.term import input_, make
+from egraph_dsl.trace import trace_function
+
+pytestmark = pytest.mark.skipif(native_build.compiler() is None, reason="no C++ compiler (g++) for native kernels")
+
+ROOT = Path(__file__).resolve().parents[2]
+LIBMVEC_ULPS = 4  # glibc's vector math (libmvec) is within 4 ulp; NumPy's own loops within 1-4
+
+
+@pytest.fixture(scope="module", autouse=True)
+def native_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    path = tmp_path_factory.mktemp("native-cache")
+    old = os.environ.get(native_build.CACHE_ENV)
+    os.environ[native_build.CACHE_ENV] = str(path)
+    yield path
+    if old is None:
+        del os.environ[native_build.CACHE_ENV]
+    else:
+        os.environ[native_build.CACHE_ENV] = old
+
+
+def _combined_case() -> tuple[Program, list[np.ndarray], list[tuple[str, str, int]]]:
+    """Every (op, dtype) case of the fusion tables in one program (one module build)."""
+    inputs: list[Any] = []
+    outputs: list[Any] = []
+    args: list[np.ndarray] = []
+    labels: list[tuple[str, str, int]] = []
+    for op, dtype in all_op_cases():
+        program, case_args = op_case(op, dtype)
+        renamed = {t: input_(f"{op}_{dtype}_{k}", t.shape or (), t.dtype or "float64") for k, t in enumerate(program.inputs)}
+        inputs += list(renamed.values())
+        args += case_args
+        for k, out in enumerate(program.outputs):
+            outputs.append(make(out.op, [renamed[a] for a in out.args], **dict(out.attrs)))
+            labels.append((op, dtype, k))
+    return Program(tuple(inputs), tuple(outputs), "all_ops", True), args, labels
+
+
+@pytest.fixture(scope="module")
+def all_op_results() -> dict[tuple[str, str, int], tuple[np.ndarray, np.ndarray]]:
+    program, args, labels = _combined_case()
+    got = native_backend.compile_plan(build_plan(program))(*args)
+    want = evaluate(program, args)
+    return {label: (g, w) for label, g, w in zip(labels, got, want, strict=True)}
+
+
+@pytest.mark.parametrize(("op", "dtype"), all_op_cases())
+def test_every_op_kernel_matches_numpy_on_edge_values(
+        op: str, dtype: str, all_op_results: dict[tuple[str, str, int], tuple[np.ndarray, np.ndarray]]) -> None:
+    program, _ = op_case(op, dtype)
+    assert fuse(build_plan(program)).groups, f"{op} on {dtype} should be generated as C"
+    for k in range(len(program.outputs)):
+        got, want = all_op_results[(op, dtype, k)]
+        assert_matches(op, got, want, f"{op}[{dtype}] output {k}", None if op in EXACT_OPS else LIBMVEC_ULPS)
+
+
+@pytest.mark.parametrize(("name", "fn", "args"), pattern_cases(), ids=[c[0] for c in pattern_cases()])
+def test_fused_programs_match_numpy(name: str, fn: Any, args: list[np.ndarray]) -> None:
+    program = trace_function(fn, args, name=name)
+    got = native_backend.compile_plan(build_plan(program))(*args)
+    want = evaluate(program, args)
+    got = got if isinstance(got, tuple) else (got,)
+    for g, w in zip(got, want, strict=True):
+        assert g.shape == w.shape and g.dtype == w.dtype, name
+        rtol = 2e-6 if g.dtype == np.float32 else 1e-13
+        np.testing.assert_allclose(g, w, rtol=rtol, atol=rtol, equal_nan=True, err_msg=name)
+
+
+def _run(fn: Any, *args: Any) -> tuple[Any, Any]:
+    program = trace_function(fn, list(args))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's "mean of empty slice" in the reference
+        want = evaluate(program, list(args))
+    return native_backend.compile_plan(build_plan(program))(*args), want
+
+
+def _same(got: Any, want: Any) -> None:
+    got = got if isinstance(got, tuple) else (got,)
+    for g, w in zip(got, want, strict=True):
+        g, w = np.asarray(g), np.asarray(w)
+        assert g.shape == w.shape and g.dtype == w.dtype
+        signs = (np.signbit(g) & ~np.isnan(g), np.signbit(w) & ~np.isnan(w))  # nan signs carry no meaning
+        assert np.array_equal(g, w, equal_nan=True) and np.array_equal(*signs), (g, w)
+
+
+@pytest.mark.parametrize("shape", [(0,), (3, 0), (0, 4), ()])
+def test_empty_and_zero_d(shape: tuple[int, ...]) -> None:
+    x = np.full(shape, -0.0)
+    got, want = _run(lambda a: (a * 2.0 + 1.0, np.sum(a * a), np.mean(a + 1.0)), x)
+    _same(got, want)
+
+
+def test_signed_zeros_and_nan_in_max_min() -> None:
+    x = np.array([0.0, -0.0] * 40 + [-0.0])
+    y = np.array([-0.0, 0.0] * 40 + [0.0])
+    z = np.array([1.0, np.nan, 3.0, -np.inf] * 30)
+    for a in (x, y, z, x.reshape(9, 9), y.reshape(9, 9)):
+        got, want = _run(lambda v: (np.max(v + 0.0), np.min(v * 1.0), np.max(v * 1.0, axis=0),
+                                    np.min(v * 1.0, axis=-1)), a)
+        _same(got, want)
+
+
+def test_sums_of_negative_zero_are_positive_as_numpy() -> None:
+    x = np.full((5, 130), -0.0)
+    got, want = _run(lambda v: (np.sum(v * 1.0), np.sum(v * 1.0, axis=0), np.sum(v * 1.0, axis=1)), x)
+    _same(got, want)
+
+
+def test_strided_broadcast_and_negative_strides() -> None:
+    rng = np.random.default_rng(1)
+    a, b, c = rng.normal(size=(6, 5)), rng.normal(size=(5, 6)), rng.normal(size=5)
+    got, want = _run(lambda p, q, r: (np.exp(p.T) * q + r[::-1][:, None], np.sum(p[::-1, ::2] * 2.0, axis=0)), a, b, c)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-14)
+    # arguments that are themselves views (negative strides, transposes) are read correctly
+    got2 = native_backend.compile_plan(build_plan(trace_function(lambda p: np.tanh(p) + p, [a[::-1]])))(a[::-1])
+    np.testing.assert_allclose(got2, np.tanh(a[::-1]) + a[::-1], rtol=1e-15)
+
+
+def _sum_bound(x: np.ndarray) -> float:
+    """|computed - exact| <= (BLOCK + log2(n / BLOCK) + 2) eps sum|x| for the blocked pairwise sum."""
+    n = x.size
+    levels = math.ceil(math.log2(max(n / native_backend_block(), 1))) + 2
+    return (native_backend_block() + levels) * float(np.finfo(x.dtype).eps) * float(np.sum(np.abs(x.astype(np.float64))))
+
+
+def native_backend_block() -> int:
+    from backends.native_codegen import BLOCK
+
+    return BLOCK
+
+
+@pytest.mark.parametrize("n", [1, 7, 63, 64, 65, 1000, 4097, 100_003, 1_000_000])
+def test_sum_error_is_within_the_pairwise_bound(n: int) -> None:
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=n) * np.exp(rng.normal(size=n) * 5)  # wide dynamic range, cancellation
+    got, _ = _run(lambda v: (np.sum(v * 1.0), np.mean(v * 1.0)), x)
+    exact = math.fsum(x.tolist())
+    err = abs(float(got[0]) - exact)
+    assert err <= _sum_bound(x)
+    assert abs(float(got[1]) - exact / n) <= _sum_bound(x) / n + abs(exact / n) * 1e-16
+    # no worse than NumPy's pairwise sum beyond the block term (on this data typically equal)
+    assert err <= max(4 * abs(float(np.sum(x)) - exact), 64 * np.finfo(float).eps * float(np.sum(np.abs(x))))
+
+
+def test_float32_sum_accuracy() -> None:
+    rng = np.random.default_rng(3)
+    x = (rng.random(1_000_000) + 0.5).astype(np.float32)  # all positive: the worst case of naive sums
+    got, _ = _run(lambda v: np.sum(v * np.float32(1.0)), x)
+    exact = math.fsum(x.astype(np.float64).tolist())
+    assert abs(float(got[0] if isinstance(got, tuple) else got) - exact) <= _sum_bound(x)
+    assert abs(float(np.sum(x)) - exact) <= _sum_bound(x)  # the same bound holds for NumPy's
+
+
+def test_jit_native_matches_numpy_backend() -> None:
+    import egraph_dsl as ed
+
+    def loglik(x: Any, y: Any, w: Any) -> Any:
+        p = 1 / (1 + np.exp(-(x @ w)))
+        return np.sum(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+    rng = np.random.default_rng(0)
+    x, w = rng.normal(size=(2000, 8)), rng.normal(size=8) * 30
+    y = (rng.random(2000) < 0.5).astype(float)
+    jitted = ed.jit(loglik, backend="native")
+    native = jitted(x, y, w)
+    assert "native module egd_" in jitted.explain() and "kernel egd_loglik" in jitted.explain()
+    assert any("PyInit_egd_" in src for src in jitted.lower(x, y, w).sources.values())
+    ref = ed.jit(loglik, backend="numpy")(x, y, w)
+    assert np.isfinite(native)
+    np.testing.assert_allclose(native, ref, rtol=1e-13)
+
+
+def test_without_compiler_warns_once_and_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(native_build.COMPILER_ENV, "no-such-compiler-egd")
+    program = trace_function(lambda a: np.exp(a) * 3.0 + 1.5, [np.ones(10)])
+    ex = native_backend.compile_plan(build_plan(program))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = ex(np.arange(10.0))
+        out2 = ex(np.arange(10.0))
+    assert len(caught) == 1 and "falls back to NumPy" in str(caught[0].message)
+    assert "\n" not in str(caught[0].message)
+    np.testing.assert_array_equal(out, np.exp(np.arange(10.0)) * 3.0 + 1.5)
+    np.testing.assert_array_equal(out2, out)
+
+
+def test_wrong_arguments_give_clear_errors() -> None:
+    program = trace_function(lambda a: np.exp(a) + 1.0, [np.ones(4)])
+    ex = native_backend.compile_plan(build_plan(program))
+    with pytest.raises(Exception, match="takes 1 arguments"):
+        ex(np.ones(4), np.ones(4))
+    schedule, module = native_backend.lower(build_plan(program), [np.ones(4)])
+    kernel = getattr(native_build.build(module.name, module.source), schedule.groups[0].name)
+    with pytest.raises(TypeError, match="format"):
+        kernel(np.ones(4, dtype=np.float32), np.empty(4))
+    with pytest.raises(ValueError, match="elements"):
+        kernel(np.ones(5), np.empty(4))
+
+
+def test_second_process_loads_from_the_disk_cache(native_cache: Path) -> None:
+    script = ("import numpy as np\n"
+              "from backends import native_backend\n"
+              "from egraph_dsl.plan import build_plan\n"
+              "from egraph_dsl.trace import trace_function\n"
+              "p = build_plan(trace_function(lambda a: np.log1p(np.exp(a)) * 0.25, [np.ones(33)]))\n"
+              "print(float(native_backend.compile_plan(p)(np.ones(33)).sum()))\n")
+    env = {**os.environ, native_build.CACHE_ENV: str(native_cache / "xproc")}
+    first = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    built = sorted(p.name for p in (native_cache / "xproc").iterdir())
+    mtimes = [p.stat().st_mtime_ns for p in sorted((native_cache / "xproc").iterdir())]
+    second = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert first.stdout == second.stdout
+    assert sorted(p.name for p in (native_cache / "xproc").iterdir()) == built  # nothing rebuilt, no leftovers
+    assert [p.stat().st_mtime_ns for p in sorted((native_cache / "xproc").iterdir())] == mtimes
+    assert len(built) == 1 and built[0].endswith(".so")
+
+
+def test_small_groups_can_run_through_numpy() -> None:
+    fn = lambda a: (np.exp(a) * 2.0, np.sum(np.tanh(a)))
+    x = np.linspace(-3, 3, 50)
+    plan = build_plan(trace_function(fn, [x]))
+    schedule, _ = native_backend.lower(plan, [x], min_elements=51)
+    assert not schedule.groups and sorted(s for s in schedule.steps if isinstance(s, int)) == list(range(len(plan.instructions)))
+    got = native_backend.compile_plan(plan, min_elements=51)(x)
+    want = native_backend.compile_plan(plan)(x)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-14, atol=1e-13)  # the sum cancels to ~1e-15
+    with pytest.raises(Exception, match="unknown option"):
+        native_backend.compile_plan(plan, threads=2)
