@@ -1,4 +1,6 @@
-"""Plan executors, by name: ``numpy`` (CPU) and ``cupy`` (NVIDIA GPU, optional extra).
+"""Plan executors, by name: ``numpy`` (CPU), ``native`` (generated C++ kernels, needs g++),
+``cupy`` (NVIDIA GPU, optional extra) and ``dask`` (chunked arrays on a Dask scheduler,
+optional extra).
 
 A backend is a module with ``compile_plan(plan, **options) -> callable``; it is imported only
 when asked for, so ``import backends`` never needs CuPy or a GPU.
@@ -14,6 +16,8 @@ from egraph_dsl.errors import BackendError
 _BACKENDS: dict[str, str] = {
     "numpy": "backends.numpy_backend",
     "cupy": "backends.cupy_backend",
+    "native": "backends.native_backend",
+    "dask": "backends.dask_backend",
 }
 
 

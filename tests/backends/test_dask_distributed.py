@@ -1,0 +1,75 @@
+"""The Dask backend on a distributed LocalCluster (2 worker processes x 1 thread): the same
+results, gradients summed across workers, and a worker killed mid-computation loses nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+import egraph_dsl as ed
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, memory_limit="1GiB")
+    c = distributed.Client(cluster)
+    try:
+        yield c
+    finally:
+        c.close()
+        cluster.close()
+
+
+def _model(theta: Any, i: Any, y: Any) -> Any:
+    z = theta[i] * 2.0 + theta[0]
+    return np.sum(y * z - np.logaddexp(0.0, z)) - 0.5 * np.sum(theta * theta)
+
+
+def _data(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(3)
+    return rng.standard_normal(16), rng.integers(0, 16, n), (rng.random(n) < 0.3).astype(np.float64)
+
+
+def test_value_and_grad_on_cluster(client: Any) -> None:
+    theta, i, y = _data(40000)
+    args = (theta, da.from_array(i, chunks=5000), da.from_array(y, chunks=5000))
+    v, g = ed.jit(ed.value_and_grad(_model), backend="dask")(*args)
+    v2, g2 = ed.jit(ed.value_and_grad(_model))(theta, i, y)
+    bound = 40000 * np.finfo(np.float64).eps * 40000 * 10.0  # n * eps * sum(|terms|), |terms| <= 10 here
+    assert v.dtype == v2.dtype and g.shape == g2.shape and g.dtype == g2.dtype
+    assert abs(v - v2) <= bound
+    assert np.all(np.abs(g - g2) <= bound)
+
+
+@pytest.mark.slow  # about 30 s: the killed worker is restarted and its tasks rerun
+def test_worker_killed_mid_computation(client: Any) -> None:
+    theta, i, y = _data(24000)
+
+    def slow_copy(block: Any) -> Any:  # pickled by value: the workers need not import this module
+        time.sleep(0.3)
+        return block.copy()
+
+    slow_y = da.from_array(y, chunks=1000).map_blocks(slow_copy, dtype=y.dtype)
+    graph = ed.jit(_model, backend="dask", compute=False)(theta, da.from_array(i, chunks=1000), slow_y)
+    pids_before = client.run(os.getpid)
+    future = client.compute(graph)
+    deadline = time.monotonic() + 30.0
+    while not any(client.processing().values()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    victim = sorted(pids_before)[0]
+    os.kill(pids_before[victim], signal.SIGKILL)
+    result = future.result(timeout=120)
+    assert future.status == "finished"
+    np.testing.assert_allclose(result, ed.jit(_model)(theta, i, y), rtol=1e-12)
+    client.wait_for_workers(2, timeout=60)
+    assert pids_before[victim] not in client.run(os.getpid).values()  # the killed process really died
