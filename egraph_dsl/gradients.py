@@ -17,7 +17,7 @@ from .engine.limits import Limits
 from .jitted import Compiled, JitFunction
 from .program import Program
 from .registry import Registry, RulesetSpec
-from .term import Term, postorder
+from .term import postorder, substitute
 from .trace import ArraySpec, LazyArray, _strong, lift, trace_function
 
 
@@ -78,8 +78,8 @@ class GradFunction:
         lazy = [_strong(lift(a, "argument")) for a in args]
         specs = [ArraySpec(x.shape, x.dtype) for x in lazy]
         joint = value_and_grad_program(trace_function(self.fn, specs), self.argnums)
-        bound = {id(t): x.term for t, x in zip(joint.inputs, lazy, strict=True)}
-        return [LazyArray(substitute(o, bound)) for o in joint.outputs]
+        bound = {t: x.term for t, x in zip(joint.inputs, lazy, strict=True)}
+        return [LazyArray(t) for t in substitute(joint.outputs, bound)]
 
     def lower(self, *args: Any) -> Compiled:
         return self.jitted.lower(*args)
@@ -103,17 +103,6 @@ class GradFunction:
     def __repr__(self) -> str:
         kind = "value_and_grad" if self.with_value else "grad"
         return f"<{kind} of {self.name}, argnums={self.argnums!r}>"
-
-
-def substitute(root: Term, bound: dict[int, Term]) -> Term:
-    """``root`` with the terms of ``bound`` (by id) replaced, rebuilt bottom-up."""
-    new: dict[int, Term] = dict(bound)
-    for t in postorder([root]):
-        if id(t) in new:
-            continue
-        args = tuple(new[id(a)] for a in t.args)
-        new[id(t)] = t if args == t.args else Term(t.op, args, t.attrs, t.shape, t.dtype)
-    return new[id(root)]
 
 
 def sharing_report(program: Program) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from .pattern import AttrVar, Const, Op, Pattern, Var, Wildcard, parse, shape_anchor
 from .rules import Fact, Rule
-from .term import Term, make, postorder
+from .term import Term, make, postorder, substitute
 
 _MISSING = object()
 
@@ -228,15 +228,4 @@ def apply_rule(rule: Rule, term: Term, facts: FactOracle = term_fact) -> Term | 
 
 def replace(root: Term, old: Term, new: Term) -> Term:
     """``root`` with every occurrence of subterm ``old`` replaced by ``new`` (iterative rebuild)."""
-    if root is old:
-        return new
-    rebuilt: dict[Term, Term] = {old: new}
-    for t in postorder([root]):
-        if t in rebuilt:
-            continue
-        args = tuple(rebuilt.get(a, a) for a in t.args)
-        if args == t.args:
-            rebuilt[t] = t
-        else:
-            rebuilt[t] = make(t.op, args, **t.attr) if t.op not in ("input", "const") else t
-    return rebuilt[root]
+    return substitute([root], {old: new})[0]

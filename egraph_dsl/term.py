@@ -142,6 +142,22 @@ def postorder(roots: Iterable[Term]) -> list[Term]:
     return order
 
 
+def substitute(roots: Iterable[Term], mapping: Mapping[Term, Term]) -> list[Term]:
+    """``roots`` with every occurrence of a key of ``mapping`` replaced by its value, rebuilt
+    bottom-up (iteratively; shapes and dtypes inferred again by :func:`make`)."""
+    rebuilt: dict[Term, Term] = dict(mapping)
+    roots = list(roots)
+    for t in postorder(roots):
+        if t in rebuilt:
+            continue
+        args = tuple(rebuilt.get(a, a) for a in t.args)
+        if args == t.args or t.op in ("input", "const"):
+            rebuilt[t] = t
+        else:
+            rebuilt[t] = make(t.op, args, **t.attr)
+    return [rebuilt[r] for r in roots]
+
+
 def format_attr(value: AttrValue) -> str:
     if isinstance(value, float):
         return repr(value)
