@@ -112,20 +112,13 @@ def run_nuts(value_and_grad: Callable[[np.ndarray], tuple[Any, Any]], init: np.n
     return np.asarray(traces["q"][0]), time.perf_counter() - t0
 
 
-def _median_ms(fn: Callable[[], Any], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times)) * 1e3
-
-
 def demo_section(console: Any) -> None:
     """``make demo``'s gradient part: the joint program, a short NUTS run, and the speed table."""
     from rich.table import Table
 
     import egraph_dsl as ed
+
+    from .demo import interleaved_times  # demo imports this module's demo_section: import here
 
     console.rule("[bold]value and gradient: the reactivity model for NUTS")
     data, theta = make_data(200, 5_000, K=8, seed=0)
@@ -165,7 +158,7 @@ def demo_section(console: Any) -> None:
                       f"(hand-written gradient {hand_seconds:.2f} s); the two chains differ by at most "
                       f"{float(np.max(np.abs(ours - hand))):.1e}")
 
-    table = Table(title="value + gradient, ms per evaluation (median; one process, BLAS as configured)")
+    table = Table(title="value + gradient, ms per evaluation (median of interleaved repeats; BLAS as configured)")
     for col in ("M x N", "hand-written NumPy", "ours, numpy backend", "ours, native backend", "hand / native"):
         table.add_column(col, justify="right")
     for M, N in ((200, 5_000), (2_000, 200_000)):
@@ -175,8 +168,8 @@ def demo_section(console: Any) -> None:
         for fn in systems:
             fn(th)  # compile (the native build is cached on disk after the first run)
         repeats = 20 if N < 50_000 else 5
-        hand_ms = _median_ms(lambda: hand_fn(th), repeats)
-        numpy_ms, native_ms = (_median_ms(lambda: fn(th), repeats) for fn in systems)
+        times = interleaved_times([hand_fn, *systems], (th,), repeats=repeats, inner=1)
+        hand_ms, numpy_ms, native_ms = (float(np.median(t)) * 1e3 for t in times)
         table.add_row(f"{M} x {N}", f"{hand_ms:.2f}", f"{numpy_ms:.2f}", f"{native_ms:.2f}", f"{hand_ms / native_ms:.2f}x")
     console.print(table)
     console.print("JAX and PyMC side by side: python benchmarks/bench_gradients.py (needs the bench extra)")

@@ -125,9 +125,7 @@ def value_and_grad(fn: Callable[..., Any] | None = None, argnums: int | Sequence
     """
     options = {"rulesets": rulesets, "cost_model": cost_model, "backend": backend, "limits": limits,
                "extractor": extractor, "registry": registry, **backend_options}
-    if fn is None:
-        return lambda f: GradFunction(f, argnums, True, options)
-    return GradFunction(fn, argnums, True, options)
+    return _transform(fn, argnums, True, options)
 
 
 def grad(fn: Callable[..., Any] | None = None, argnums: int | Sequence[int] = 0, *,
@@ -137,6 +135,12 @@ def grad(fn: Callable[..., Any] | None = None, argnums: int | Sequence[int] = 0,
     """The gradient of ``fn`` (one float scalar output) with respect to ``argnums``, jitted."""
     options = {"rulesets": rulesets, "cost_model": cost_model, "backend": backend, "limits": limits,
                "extractor": extractor, "registry": registry, **backend_options}
+    return _transform(fn, argnums, False, options)
+
+
+def _transform(fn: Callable[..., Any] | None, argnums: int | Sequence[int], with_value: bool,
+               options: dict[str, Any]) -> Any:
+    """The GradFunction of ``fn``, or a decorator making it (``@value_and_grad(argnums=1)``)."""
     if fn is None:
-        return lambda f: GradFunction(f, argnums, False, options)
-    return GradFunction(fn, argnums, False, options)
+        return lambda f: GradFunction(f, argnums, with_value, options)
+    return GradFunction(fn, argnums, with_value, options)
