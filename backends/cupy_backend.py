@@ -98,15 +98,7 @@ class Lowered:
         return reports
 
     def __str__(self) -> str:
-        lines = [f"lowered {self.plan.name}: {len(self.kernels)} kernels"]
-        for step in self.schedule.steps:
-            if isinstance(step, FusedGroup):
-                red = f" + {step.reduction.op}" if step.reduction else ""
-                lines.append(f"  kernel {step.name}: {len(step.members)} elementwise ops{red}, "
-                             f"reads {len(step.inputs)}, writes {len(step.outputs)}")
-            else:
-                lines.append(f"  {self.plan.instructions[step].op} (cupy)")
-        return "\n".join(lines)
+        return "\n".join([f"lowered {self.plan.name}: {len(self.kernels)} kernels", *self.schedule.describe("cupy")])
 
 
 def argument_shapes(plan: Plan, args: Sequence[Any] | None) -> dict[int, tuple[int, ...]] | None:

@@ -126,6 +126,19 @@ class Schedule:
     def groups(self) -> tuple[FusedGroup, ...]:
         return tuple(s for s in self.steps if isinstance(s, FusedGroup))
 
+    def describe(self, elsewhere: str) -> list[str]:
+        """One line per step: each kernel's size and traffic, each other instruction's op and
+        where it runs (``elsewhere``: the backend's library, e.g. "numpy")."""
+        lines = []
+        for step in self.steps:
+            if isinstance(step, FusedGroup):
+                red = f" + {step.reduction.op}" if step.reduction else ""
+                lines.append(f"  kernel {step.name}: {len(step.members)} elementwise ops{red} over {step.size} "
+                             f"elements, reads {len(step.inputs)}, writes {len(step.outputs)}")
+            else:
+                lines.append(f"  {self.plan.instructions[step].op} ({elsewhere})")
+        return lines
+
 
 def fusable(ins: Instruction) -> bool:
     """Whether an elementwise instruction can be generated from its op's ``c_expr``."""

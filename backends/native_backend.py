@@ -49,16 +49,8 @@ class Lowered:
         return {self.module.name: self.module.source}
 
     def __str__(self) -> str:
-        plan = self.schedule.plan
-        lines = [f"native module {self.module.name}: {len(self.schedule.groups)} kernels"]
-        for step in self.schedule.steps:
-            if isinstance(step, FusedGroup):
-                red = f" + {step.reduction.op}" if step.reduction else ""
-                lines.append(f"  kernel {step.name}: {len(step.members)} elementwise ops{red} over {step.size} "
-                             f"elements, reads {len(step.inputs)}, writes {len(step.outputs)}")
-            else:
-                lines.append(f"  {plan.instructions[step].op} (numpy)")
-        return "\n".join(lines)
+        head = f"native module {self.module.name}: {len(self.schedule.groups)} kernels"
+        return "\n".join([head, *self.schedule.describe("numpy")])
 
 
 def lower(plan: Plan, args: Sequence[Any] | None = None, min_elements: int = 0) -> Lowered:
