@@ -38,7 +38,7 @@ lint: setup
 	$(PY) -m ruff check egraph_dsl rulesets extract backends proofs tests benchmarks examples
 
 typecheck: setup
-	$(PY) -m mypy egraph_dsl rulesets extract backends proofs
+	.ci/typecheck
 
 bench: setup
 	$(PY) -m pip install --quiet -e '.[bench]'

@@ -14,10 +14,10 @@ from types import ModuleType
 from egraph_dsl.errors import BackendError
 
 _BACKENDS: dict[str, str] = {
-    "numpy": "backends.numpy_backend",
-    "cupy": "backends.cupy_backend",
-    "native": "backends.native_backend",
-    "dask": "backends.dask_backend",
+    "numpy": "egraph_dsl.backends.numpy_backend",
+    "cupy": "egraph_dsl.backends.cupy_backend",
+    "native": "egraph_dsl.backends.native_backend",
+    "dask": "egraph_dsl.backends.dask_backend",
 }
 
 

@@ -60,7 +60,7 @@ def require_gpu() -> ModuleType:
         raise BackendUnavailableError(
             "the cupy backend needs an NVIDIA GPU with a working CUDA driver, and none is visible "
             "(cupy.is_available() is False); run on a machine with a GPU, or use backend='numpy'. "
-            "backends.cupy_backend.lower(plan) still generates and compiles the kernels offline.")
+            "egraph_dsl.backends.cupy_backend.lower(plan) still generates and compiles the kernels offline.")
     return cupy
 
 

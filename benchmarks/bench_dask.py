@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 import egraph_dsl as ed
-from egraph_dsl.demo_reactivity import Data, log_posterior_for, make_data
+from egraph_dsl.facade.demo_reactivity import Data, log_posterior_for, make_data
 
 
 def peak_rss_mib() -> float:

@@ -19,9 +19,9 @@ from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
+from egraph_dsl.extract import EGraphModel
 
-import extract
-from extract import EGraphModel
+from egraph_dsl import extract
 
 DATA = Path("/work/shared/data/egraphs")
 
@@ -173,7 +173,7 @@ def stages(n_nodes: int, kind: str = "program", repeats: int = 3) -> None:
     import gc
     import json
 
-    from extract.prune import prune
+    from egraph_dsl.extract.prune import prune
 
     text = extract.dumps(GENERATORS[kind](n_nodes)).encode()
     gc.collect()

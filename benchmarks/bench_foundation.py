@@ -43,7 +43,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 import egraph_dsl as ed  # noqa: E402
-from egraph_dsl.demo import log_posterior, log_posterior_reference, make_data  # noqa: E402
+from egraph_dsl.facade.demo import log_posterior, log_posterior_reference, make_data  # noqa: E402
 
 ed_jit = ed.jit
 

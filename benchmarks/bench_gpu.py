@@ -16,9 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from egraph_dsl.backends import cupy_backend, numpy_backend
+from egraph_dsl.backends.cupy_cost import H200
 
-from backends import cupy_backend, numpy_backend
-from backends.cupy_cost import H200
 from egraph_dsl.errors import BackendUnavailableError
 from egraph_dsl.plan import build_plan
 from egraph_dsl.trace import trace_function

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import egraph_dsl as ed  # noqa: E402
-from egraph_dsl.demo_reactivity import Data, hand_value_and_grad_for, log_posterior_for, make_data  # noqa: E402
+from egraph_dsl.facade.demo_reactivity import Data, hand_value_and_grad_for, log_posterior_for, make_data  # noqa: E402
 
 System = Callable[[np.ndarray], tuple[Any, Any]]
 

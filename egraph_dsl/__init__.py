@@ -22,13 +22,13 @@ from .trace import ArraySpec, constant, logsumexp, sigmoid, softplus, trace_func
 __version__ = "0.1.0"
 
 _LAZY = {
-    "jit": ("egraph_dsl.jitted", "jit"),
-    "JitFunction": ("egraph_dsl.jitted", "JitFunction"),
-    "optimize": ("egraph_dsl.pipeline", "optimize"),
-    "Session": ("egraph_dsl.session", "Session"),
-    "grad": ("egraph_dsl.gradients", "grad"),
-    "value_and_grad": ("egraph_dsl.gradients", "value_and_grad"),
-    "GradFunction": ("egraph_dsl.gradients", "GradFunction"),
+    "jit": ("egraph_dsl.facade.jitted", "jit"),
+    "JitFunction": ("egraph_dsl.facade.jitted", "JitFunction"),
+    "optimize": ("egraph_dsl.facade.pipeline", "optimize"),
+    "Session": ("egraph_dsl.facade.session", "Session"),
+    "grad": ("egraph_dsl.facade.gradients", "grad"),
+    "value_and_grad": ("egraph_dsl.facade.gradients", "value_and_grad"),
+    "GradFunction": ("egraph_dsl.facade.gradients", "GradFunction"),
 }
 
 

@@ -20,7 +20,7 @@ import sys
 import numpy as np
 
 import egraph_dsl as ed
-from egraph_dsl.demo_reactivity import hand_value_and_grad_for, log_posterior_for, make_data, run_nuts
+from egraph_dsl.facade.demo_reactivity import hand_value_and_grad_for, log_posterior_for, make_data, run_nuts
 
 
 def main(M: int = 50, N: int = 1000, n_warm: int = 100, n_draws: int = 100) -> int:

@@ -2,7 +2,7 @@
 
 Public API::
 
-    import extract
+    from egraph_dsl import extract
     model = extract.load("graph.json")               # EGraphModel (immutable, array-backed)
     fast = extract.greedy_dag(model)                 # shared subterms counted once
     best = extract.extract(model, method="ilp", time_limit=20)   # exact, with proven bound

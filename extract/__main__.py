@@ -1,4 +1,4 @@
-"""``python -m extract FILE [--method ...] [--time-limit S] [--json]``."""
+"""``python -m egraph_dsl.extract FILE [--method ...] [--time-limit S] [--json]``."""
 
 from .cli import main
 

@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Standalone entry point: ``python -m extract FILE ...``."""
+    """Standalone entry point: ``python -m egraph_dsl.extract FILE ...``."""
     parser = argparse.ArgumentParser(prog="egraph-dsl extract",
                                      description="Extract the cheapest program from an e-graph.")
     add_arguments(parser)

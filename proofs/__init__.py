@@ -1,6 +1,6 @@
 """Rule soundness: property tests (hypothesis + NumPy backend + mpmath) and z3 proofs of rules.
 
-    from proofs import check_rules, prove_rules
+    from egraph_dsl.proofs import check_rules, prove_rules
     report = check_rules(["algebra"], profile="ci")   # counterexamples, shrunk and exact
     proofs = prove_rules(["algebra"])                # proved / refuted / unknown per rule
 """

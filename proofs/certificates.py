@@ -21,7 +21,7 @@ from .prove import RuleProof, rule_hash
 
 DIRECTORY = Path(__file__).parent / "certificates"
 FORMAT = "egraph-dsl-proof-certificate/1"
-FIX = "run `egraph-dsl prove --write --dir {directory} {name}` (or `python -m proofs.cli prove ...`)"
+FIX = "run `egraph-dsl prove --write --dir {directory} {name}` (or `python -m egraph_dsl.proofs.cli prove ...`)"
 SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
 
 

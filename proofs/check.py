@@ -20,10 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from backends.numpy_backend import compile_plan
 from egraph_dsl import term
-from egraph_dsl.plan import build_plan
-from egraph_dsl.program import Program
+from egraph_dsl.program import Program, evaluate
 from egraph_dsl.registry import Registry, RuleSet, default_registry
 from egraph_dsl.rules import Claim, Rule
 from egraph_dsl.term import Term
@@ -180,7 +178,9 @@ def _strong(side: Term, extra: list[Term]) -> Term:
 
 
 def _executable(inputs: tuple[Term, ...], out: Term) -> Callable[..., Any]:
-    return compile_plan(build_plan(Program(inputs, (out,), name="side")))
+    """One side of a rule as a function of its inputs, run by the core's reference interpreter."""
+    side = Program(inputs, (out,), name="side")
+    return lambda *args: evaluate(side, args)[0]
 
 
 FAST_MATH = "fast-math"

@@ -204,11 +204,11 @@ def prove_main(argv: Sequence[str] | None = None) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m proofs.cli check-rules|prove …`` until the console command is wired."""
+    """``python -m egraph_dsl.proofs.cli check-rules|prove …`` until the console command is wired."""
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = {"check-rules": check_rules_main, "prove": prove_main}
     if not argv or argv[0] not in commands:
-        print(f"usage: python -m proofs.cli {{{'|'.join(commands)}}} [NAME ...] [options]")
+        print(f"usage: python -m egraph_dsl.proofs.cli {{{'|'.join(commands)}}} [NAME ...] [options]")
         return 2
     return commands[argv[0]](argv[1:])
 

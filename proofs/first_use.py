@@ -1,7 +1,7 @@
 """The quick check of user rules at first use: a wrong claim fails loudly before it changes results.
 
 ``jit``, ``optimize`` and ``Session.apply`` resolve their rulesets through
-``egraph_dsl.pipeline.resolve_rulesets``, which calls :func:`check_first_use` with the rulesets
+``egraph_dsl.facade.pipeline.resolve_rulesets``, which calls :func:`check_first_use` with the rulesets
 selected. Every rule the library does not ship is checked once by check-rules' judge on a few
 dozen fixed points (every edge value for elementwise rules, reproducible random arrays for the
 others), well under a second per rule; a counterexample raises
@@ -46,7 +46,7 @@ def rule_key(rule: Rule, fast_math: bool) -> str:
 
 
 def _shipped() -> frozenset[Rule]:
-    import rulesets
+    from egraph_dsl import rulesets
 
     return rulesets.shipped_rules()
 

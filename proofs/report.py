@@ -1,7 +1,7 @@
 """The soundness table of docs/soundness.md: per shipped rule, proved / only tested / unknown.
 
-    python -m proofs.report            # print the table (runs check-rules, profile dev)
-    python -m proofs.report --write    # also replace the table in docs/soundness.md
+    python -m egraph_dsl.proofs.report            # print the table (runs check-rules, profile dev)
+    python -m egraph_dsl.proofs.report --write    # also replace the table in docs/soundness.md
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def write_into_doc(table: str, doc: Path = DOC) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m proofs.report")
+    p = argparse.ArgumentParser(prog="python -m egraph_dsl.proofs.report")
     p.add_argument("--write", action="store_true", help=f"replace the table in {DOC}")
     p.add_argument("--profile", default="dev")
     args = p.parse_args(argv)

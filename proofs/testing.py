@@ -1,6 +1,6 @@
 """Pytest helpers for users' own suites: assert a ruleset is sound, or one test per rule.
 
-    from proofs.testing import assert_rules_sound, parametrize_rules, assert_rule_sound
+    from egraph_dsl.proofs.testing import assert_rules_sound, parametrize_rules, assert_rule_sound
 
     def test_my_rules():
         assert_rules_sound(MY_RULESET)

@@ -18,10 +18,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from egraph_dsl.backends.cupy_backend import argument_shapes, assign_buffers
+from egraph_dsl.backends.cupy_codegen import generate
+from egraph_dsl.backends.fusion import FUSABLE_OPERAND_DTYPES, Layout, fuse
 
-from backends.cupy_backend import argument_shapes, assign_buffers
-from backends.cupy_codegen import generate
-from backends.fusion import FUSABLE_OPERAND_DTYPES, Layout, fuse
 from egraph_dsl import ops
 from egraph_dsl.plan import Plan, build_plan
 from egraph_dsl.program import Program, evaluate
@@ -198,7 +198,7 @@ _ARGTYPE: dict[str, Any] = {"float64": ctypes.c_double, "float32": ctypes.c_floa
 
 def host_source(cases: Sequence[tuple[Plan, Sequence[Any]]]) -> str:
     """One C++ translation unit with the host variant of every kernel of every plan."""
-    from backends.cupy_codegen import prelude
+    from egraph_dsl.backends.cupy_codegen import prelude
 
     head = prelude("host")
     bodies = []

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from egraph_dsl.backends.cupy_cost import H200, gpu_node_cost
 
-from backends.cupy_cost import H200, gpu_node_cost
 from egraph_dsl import ops
 
 N = (1_000_000,)

@@ -15,8 +15,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # --import-mode=importlib: reach the helpers
 from cupy_helpers import CXX, compile_host, pattern_cases, pattern_plan
+from egraph_dsl.backends import cupy_backend
 
-from backends import cupy_backend
 from egraph_dsl.program import evaluate
 from egraph_dsl.trace import trace_function
 

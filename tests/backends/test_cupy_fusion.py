@@ -10,9 +10,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))  # --import-mode=importlib: reach the helpers
 from cupy_helpers import pattern_plan
+from egraph_dsl.backends.cupy_backend import assign_buffers
+from egraph_dsl.backends.fusion import FusedGroup, Layout, fuse
 
-from backends.cupy_backend import assign_buffers
-from backends.fusion import FusedGroup, Layout, fuse
 from egraph_dsl.plan import Plan
 
 

@@ -15,8 +15,8 @@ import pytest
 os.environ.setdefault("CUPY_CACHE_DIR", tempfile.mkdtemp(prefix="egd-cupy-cache-"))
 sys.path.insert(0, str(Path(__file__).parent))  # --import-mode=importlib: reach the helpers
 from cupy_helpers import EXACT_OPS, all_op_cases, assert_matches, op_case, pattern_cases, pattern_plan
+from egraph_dsl.backends.cupy_backend import compile_plan
 
-from backends.cupy_backend import compile_plan
 from egraph_dsl import ops
 from egraph_dsl.plan import build_plan
 from egraph_dsl.program import evaluate

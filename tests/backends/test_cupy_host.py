@@ -21,8 +21,8 @@ from cupy_helpers import (
     pattern_plan,
     run_on_host,
 )
+from egraph_dsl.backends.fusion import fuse
 
-from backends.fusion import fuse
 from egraph_dsl.plan import build_plan
 from egraph_dsl.program import evaluate
 from egraph_dsl.trace import trace_function

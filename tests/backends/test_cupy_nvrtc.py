@@ -15,11 +15,11 @@ import pytest
 os.environ.setdefault("CUPY_CACHE_DIR", tempfile.mkdtemp(prefix="egd-cupy-cache-"))
 sys.path.insert(0, str(Path(__file__).parent))  # --import-mode=importlib: reach the helpers
 from cupy_helpers import all_op_cases, op_case, pattern_cases, pattern_plan
+from egraph_dsl.backends import cupy_backend
+from egraph_dsl.backends.cupy_backend import STRATEGY, Lowered, compile_nvrtc, lower
+from egraph_dsl.backends.cupy_codegen import prelude
+from egraph_dsl.backends.fusion import FUSABLE_OPERAND_DTYPES, UNFUSED
 
-from backends import cupy_backend
-from backends.cupy_backend import STRATEGY, Lowered, compile_nvrtc, lower
-from backends.cupy_codegen import prelude
-from backends.fusion import FUSABLE_OPERAND_DTYPES, UNFUSED
 from egraph_dsl import ops
 from egraph_dsl.errors import BackendError, BackendUnavailableError
 from egraph_dsl.plan import build_plan

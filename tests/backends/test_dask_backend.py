@@ -151,7 +151,8 @@ def test_memmap_inputs_stay_lazy(tmp_path: Path) -> None:
 def test_unknown_option_and_unlowerable_scatter() -> None:
     with pytest.raises(TypeError, match="chunks= and compute="):
         ed.jit(lambda a: a + 1.0, backend="dask", bogus=1)(np.ones(3))
-    from backends.dask_backend import _scatter_add
+    from egraph_dsl.backends.dask_backend import _scatter_add
+
     from egraph_dsl.plan import Instruction
 
     ins = Instruction("scatter_add", (0, 1), 2, (("dim", 1), ("size", 4)), (3, 4), "float64", "float64", None)

@@ -18,9 +18,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # --import-mode=importlib: reach the helpers
 from cupy_helpers import EXACT_OPS, all_op_cases, assert_matches, op_case, pattern_cases
+from egraph_dsl.backends import native_backend, native_build
+from egraph_dsl.backends.fusion import fuse
 
-from backends import native_backend, native_build
-from backends.fusion import fuse
 from egraph_dsl.plan import build_plan
 from egraph_dsl.program import Program, evaluate
 from egraph_dsl.term import input_, make
@@ -150,7 +150,7 @@ def _sum_bound(x: np.ndarray) -> float:
 
 
 def native_backend_block() -> int:
-    from backends.native_codegen import BLOCK
+    from egraph_dsl.backends.native_codegen import BLOCK
 
     return BLOCK
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from egraph_dsl.backends import native_build
+from egraph_dsl.backends.native_indexing import scatter_add_rows, take_rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import egraph_dsl as ed
-from backends import native_build
-from backends.native_indexing import scatter_add_rows, take_rows
 
 pytestmark = pytest.mark.skipif(native_build.compiler() is None, reason="no C++ compiler (g++) for native kernels")
 
@@ -42,7 +42,7 @@ def test_out_of_range_indices_raise_as_numpy_does() -> None:
 
 
 def test_the_native_backend_runs_gradient_scatters_natively(monkeypatch: pytest.MonkeyPatch) -> None:
-    from backends import native_indexing
+    from egraph_dsl.backends import native_indexing
 
     calls = []
     real = native_indexing.scatter_add_rows

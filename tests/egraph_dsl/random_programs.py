@@ -67,6 +67,7 @@ from typing import Any
 
 import mpmath
 import numpy as np
+from egraph_dsl.proofs.ufunc_semantics import MpMathUfuncs
 
 import egraph_dsl as ed
 from egraph_dsl import errors, ops
@@ -74,7 +75,6 @@ from egraph_dsl.errors import EgraphDslError
 from egraph_dsl.program import Program, bind_inputs, evaluate, evaluate_node
 from egraph_dsl.term import Term
 from egraph_dsl.trace import trace_function
-from proofs.ufunc_semantics import MpMathUfuncs
 
 LIMITS = {"nodes": 3000, "seconds": 2}
 SUPPORTED_DTYPES = frozenset({"bool", "int32", "int64", "float32", "float64"})

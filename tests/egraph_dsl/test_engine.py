@@ -13,7 +13,7 @@ import egraph_dsl as ed
 from egraph_dsl import term
 from egraph_dsl.engine.egraph import EGraph
 from egraph_dsl.errors import ConstantConflictError, LimitsError
-from egraph_dsl.pipeline import optimize
+from egraph_dsl.facade.pipeline import optimize
 from egraph_dsl.program import Program, evaluate
 
 sys.path.insert(0, str(Path(__file__).parent))  # --import-mode=importlib: reach the helpers
@@ -139,7 +139,7 @@ def test_conflict_between_array_valued_constants_names_the_rules() -> None:
 
 def _unchecked(*sets: ed.RuleSet) -> ed.Registry:
     """A registry holding the shipped rulesets plus ``sets``, opted out of the first-use check."""
-    import rulesets
+    from egraph_dsl import rulesets
 
     reg = ed.Registry()
     for rs in rulesets.SHIPPED:
@@ -169,7 +169,7 @@ def test_scoped_rules_do_not_fire_outside_the_scope() -> None:
 
 def test_node_limit_holds_for_explosive_rulesets_on_a_real_model() -> None:
     """AC rules plus factoring blew past the limit in one application before trial runs."""
-    from egraph_dsl.demo import log_posterior, make_data
+    from egraph_dsl.facade.demo import log_posterior, make_data
 
     X, y, w = make_data(40, 3)
     program = ed.trace(log_posterior, X, y, w, 0.3)
@@ -217,7 +217,7 @@ def test_bad_limits_name_the_field_and_what_to_pass(spec: dict[str, object], mes
 
 def test_trial_in_a_copy_is_killed_at_its_timeout_and_leaves_the_egraph_alone() -> None:
     """egglog cannot stop inside an application: trials run in a copy that can be killed."""
-    import rulesets
+    from egraph_dsl import rulesets
 
     eg = EGraph()
     eg.load(sum_of_products(16).outputs)
@@ -236,7 +236,7 @@ def test_trial_in_a_copy_is_killed_at_its_timeout_and_leaves_the_egraph_alone() 
 
 def test_saturation_alone_keeps_its_time_limit() -> None:
     """Session.apply and EGraph.run without a budget: seconds bound saturation."""
-    import rulesets
+    from egraph_dsl import rulesets
 
     eg = EGraph()
     eg.load(sum_of_products(16).outputs)
@@ -401,7 +401,7 @@ def test_every_extractor_respects_subsumed_nodes(extractor: str) -> None:
 
 
 def test_limits_hold_with_replacing_rules() -> None:
-    from egraph_dsl.demo import log_posterior, make_data
+    from egraph_dsl.facade.demo import log_posterior, make_data
 
     X, y, w = make_data(40, 3)
     program = ed.trace(log_posterior, X, y, w, 0.3)
@@ -419,7 +419,7 @@ def test_a_pooled_egglog_e_graph_comes_back_empty_and_with_no_rules_left() -> No
     nothing of a finished e-graph, terms, pushes or compiled rulesets, is seen by the next one."""
     import gc
 
-    import rulesets  # noqa: F401  (registers the shipped libraries)
+    from egraph_dsl import rulesets  # noqa: F401  (registers the shipped libraries)
     from egraph_dsl.engine import egraph as engine
 
     x = term.input_("x", (3,), "float64")

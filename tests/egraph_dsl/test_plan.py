@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from egraph_dsl.backends.numpy_backend import compile_plan
 from hypothesis import given
 from hypothesis import strategies as st
 
 import egraph_dsl as ed
-from backends.numpy_backend import compile_plan
 from egraph_dsl.plan import build_plan
 from egraph_dsl.program import evaluate
 from egraph_dsl.trace import trace_function

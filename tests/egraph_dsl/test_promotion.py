@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from egraph_dsl.backends.numpy_backend import compile_plan
 
 import egraph_dsl as ed
-from backends.numpy_backend import compile_plan
 from egraph_dsl.errors import EgraphDslError
 from egraph_dsl.plan import build_plan
 from egraph_dsl.trace import trace_function

@@ -66,7 +66,7 @@ def test_registry_rejects_duplicates_and_unknown_names() -> None:
 
 
 def test_shipped_rulesets_are_registered() -> None:
-    import rulesets  # noqa: F401
+    from egraph_dsl import rulesets  # noqa: F401
 
     for name in ("algebra", "stability", "linalg"):
         rs = ed.default_registry.get(name)
@@ -140,7 +140,7 @@ def test_replacing_needs_an_accurate_claim(kwargs: dict[str, object], message: s
 
 
 def test_which_stability_rules_replace() -> None:
-    import rulesets
+    from egraph_dsl import rulesets
 
     keeps = {r.name for r in rulesets.stability.rules if not r.replaces}
     assert keeps == {"softmax-stable"}  # exp(x - logsumexp(x)) is ~100 ulps off where the left side is not

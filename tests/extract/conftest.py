@@ -12,9 +12,8 @@ import pytest
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
 
+from egraph_dsl.extract import EGraphModel
 from extract_helpers import make
-
-from extract import EGraphModel
 
 
 @pytest.fixture

@@ -8,11 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from egraph_dsl.extract import EGraphModel, from_dict
+from egraph_dsl.extract.graph import chosen_order
+from egraph_dsl.extract.verify import verify_choice
 from hypothesis import strategies as st
-
-from extract import EGraphModel, from_dict
-from extract.graph import chosen_order
-from extract.verify import verify_choice
 
 # hypothesis profiles (dev / ci) are chosen for the whole suite in tests/conftest.py
 
@@ -103,9 +102,8 @@ def plain_ilp(model: EGraphModel, time_limit: float = 20.0) -> tuple[float | Non
     Returns ``(DAG cost of its answer or None, proven optimal)``."""
     import highspy
     import numpy as np
-
-    from extract.graph import usable_nodes
-    from extract.highs_backend import _new_highs
+    from egraph_dsl.extract.graph import usable_nodes
+    from egraph_dsl.extract.highs_backend import _new_highs
 
     usable = usable_nodes(model)
     uniq, classes, costs = model.unique_children, model.class_list, model.cost_list

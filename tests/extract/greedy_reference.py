@@ -8,8 +8,7 @@ import heapq
 from collections.abc import Sequence
 
 import numpy as np
-
-from extract.model import EGraphModel
+from egraph_dsl.extract.model import EGraphModel
 
 INF = float("inf")
 _EMPTY: frozenset[int] = frozenset()

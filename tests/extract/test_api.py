@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from egraph_dsl.extract import EGraphModel
 
-import extract
-from extract import EGraphModel
+from egraph_dsl import extract
 
 
 @pytest.mark.parametrize("method", extract.METHODS)

@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from extract import CostOverflowError, ExtractionError, MalformedEGraphError, greedy_dag, load
-from extract.cli import main
+from egraph_dsl.extract import CostOverflowError, ExtractionError, MalformedEGraphError, greedy_dag, load
+from egraph_dsl.extract.cli import main
 
 GOOD: dict[str, Any] = {
     "nodes": {"a": {"op": "f", "children": ["b"], "eclass": "r", "cost": 1.0},

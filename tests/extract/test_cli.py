@@ -5,10 +5,9 @@ import json
 from typing import Any
 
 import pytest
+from egraph_dsl.extract import load, verify
+from egraph_dsl.extract.cli import add_arguments, main, run
 from extract_helpers import DATA
-
-from extract import load, verify
-from extract.cli import add_arguments, main, run
 
 EGG = DATA / "egg__math_associate_adds.json"
 

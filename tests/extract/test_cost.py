@@ -2,9 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from extract_helpers import make
-
-from extract import (
+from egraph_dsl.extract import (
     EGraphModel,
     NodeCost,
     OpCount,
@@ -13,7 +11,8 @@ from extract import (
     price,
     tree_cost,
 )
-from extract.cost import CostModel, is_primitive_leaf
+from egraph_dsl.extract.cost import CostModel, is_primitive_leaf
+from extract_helpers import make
 
 
 class CallsAreExpensive:

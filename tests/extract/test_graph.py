@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from extract_helpers import make
-
-from extract.graph import (
+from egraph_dsl.extract.graph import (
     chosen_order,
     derivable,
     strongly_connected_components,
     usable_nodes,
 )
+from extract_helpers import make
 
 
 def test_scc_finds_cycles() -> None:

@@ -2,18 +2,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from extract_helpers import all_extractions, make, small_egraphs
-from hypothesis import given
-
-from extract import (
+from egraph_dsl.extract import (
     EGraphModel,
     NoFiniteExtractionError,
     greedy_dag,
     greedy_tree,
     verify,
 )
-from extract.graph import usable_nodes
-from extract.greedy import best_greedy_choice, dag_choice, improve, tree_choice
+from egraph_dsl.extract.graph import usable_nodes
+from egraph_dsl.extract.greedy import best_greedy_choice, dag_choice, improve, tree_choice
+from extract_helpers import all_extractions, make, small_egraphs
+from hypothesis import given
 
 
 def test_tree_greedy_pays_shared_subterm_per_use(shared: EGraphModel) -> None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from egraph_dsl.extract import EGraphModel, greedy_dag, load
+from egraph_dsl.extract.graph import usable_nodes
+from egraph_dsl.extract.greedy import _tree_choice_sweeps, dag_choice
 from extract_helpers import DATA, random_cyclic, small_egraphs
 from greedy_reference import reference_dag_choice, reference_tree_sweeps
 from hypothesis import given
-
-from extract import EGraphModel, greedy_dag, load
-from extract.graph import usable_nodes
-from extract.greedy import _tree_choice_sweeps, dag_choice
 
 SAMPLES = sorted(DATA.glob("*.json"))
 
@@ -80,8 +79,8 @@ def test_sample_files_match_the_reference(path: object) -> None:
 def test_paused_gc_restores_the_collector_state() -> None:
     import gc
 
-    from extract import loads
-    from extract._gcpause import paused_gc
+    from egraph_dsl.extract import loads
+    from egraph_dsl.extract._gcpause import paused_gc
 
     model = random_cyclic(1, 200)
     text = '{"nodes": {"a": {"op": "x", "children": [], "eclass": "c"}}, "root_eclasses": ["c"]}'
@@ -104,7 +103,7 @@ def test_paused_gc_restores_the_collector_state() -> None:
 
 @pytest.mark.parametrize("seed", range(10))
 def test_deep_tree_sweeps_match_the_priority_queue(seed: int) -> None:
-    from extract.greedy import _tree_choice_like_queue, tree_choice
+    from egraph_dsl.extract.greedy import _tree_choice_like_queue, tree_choice
 
     model = layered(300, 3, seed) if seed % 2 else random_cyclic(seed, 300, floats=seed % 4 == 0)
     if seed == 6:  # large integer costs: sums beyond 2**53 are not exact, the queue runs

@@ -3,10 +3,9 @@ from __future__ import annotations
 import csv
 
 import pytest
+from egraph_dsl.extract import EGraphModel, NoFiniteExtractionError, greedy_dag, ilp, load, verify
 from extract_helpers import DATA, all_extractions, make, small_egraphs
 from hypothesis import example, given
-
-from extract import EGraphModel, NoFiniteExtractionError, greedy_dag, ilp, load, verify
 
 
 def test_finds_dag_optimum_greedy_misses(shared: EGraphModel) -> None:
@@ -125,7 +124,7 @@ def test_hard_sample_files_are_not_worse_than_reference(name: str) -> None:
 
 @given(small_egraphs(negative=False))
 def test_combinatorial_bound_and_incumbent_pruning_are_exact(model: EGraphModel) -> None:
-    from extract.prune import dag_lower_bounds, prune, prune_by_incumbent
+    from egraph_dsl.extract.prune import dag_lower_bounds, prune, prune_by_incumbent
 
     costs = all_extractions(model)
     if not costs:

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from egraph_dsl.extract import EGraphModel, MalformedEGraphError
 from extract_helpers import make
-
-from extract import EGraphModel, MalformedEGraphError
 
 
 def test_structure_is_indexed_and_frozen(shared: EGraphModel) -> None:

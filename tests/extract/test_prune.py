@@ -1,10 +1,9 @@
 from __future__ import annotations
 
+from egraph_dsl.extract import EGraphModel
+from egraph_dsl.extract.prune import prune
 from extract_helpers import all_extractions, make, small_egraphs
 from hypothesis import given
-
-from extract import EGraphModel
-from extract.prune import prune
 
 
 def test_drops_dominated_self_loop_and_unreachable() -> None:

@@ -5,9 +5,7 @@ import json
 from typing import Any
 
 import pytest
-from extract_helpers import DATA
-
-from extract import (
+from egraph_dsl.extract import (
     MalformedEGraphError,
     dumps,
     from_dict,
@@ -17,6 +15,7 @@ from extract import (
     save,
     to_dict,
 )
+from extract_helpers import DATA
 
 
 def doc(**nodes: Any) -> dict[str, Any]:

@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from egraph_dsl.extract import STOP_REASONS, EGraphModel, greedy_dag, greedy_tree, ilp, load, to_dict
+from egraph_dsl.extract.cli import main
+from egraph_dsl.extract.highs_backend import SolverResult
 from extract_helpers import DATA, synthetic_document
-
-from extract import STOP_REASONS, EGraphModel, greedy_dag, greedy_tree, ilp, load, to_dict
-from extract.cli import main
-from extract.highs_backend import SolverResult
 
 ROVER = DATA / "rover__fir_8_tap_5iteration_egraph.json"  # not provable within seconds
 
@@ -52,7 +51,7 @@ def test_infeasible_formulation_falls_back_and_names_the_fallback(
     def infeasible(*_: Any, **__: Any) -> SolverResult:
         return SolverResult(values=None, bound=None, status="Infeasible", proven_optimal=False)
 
-    monkeypatch.setattr(sys.modules["extract.ilp"], "solve_highs", infeasible)
+    monkeypatch.setattr(sys.modules["egraph_dsl.extract.ilp"], "solve_highs", infeasible)
     result = ilp(shared, time_limit=5)
     assert result.stop_reason == "fallback" and result.fallback == "greedy-dag"
     assert "Infeasible" in result.stop_detail

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from egraph_dsl.extract import EGraphModel, NoFiniteExtractionError, top_k, verify
 from extract_helpers import all_extractions, make, small_egraphs
 from hypothesis import given, settings
-
-from extract import EGraphModel, NoFiniteExtractionError, top_k, verify
 
 
 def test_top_k_of_shared_example(shared: EGraphModel) -> None:

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from egraph_dsl.extract import EGraphModel, InvalidExtractionError, greedy_tree, verify
+from egraph_dsl.extract.verify import build_extraction
 from extract_helpers import make
-
-from extract import EGraphModel, InvalidExtractionError, greedy_tree, verify
-from extract.verify import build_extraction
 
 
 def test_accepts_valid_and_returns_cost(shared: EGraphModel) -> None:
@@ -33,7 +32,7 @@ def test_rejects_cycles_and_wrong_costs() -> None:
 
 
 def test_subsumed_nodes_are_rejected() -> None:
-    from extract import from_dict
+    from egraph_dsl.extract import from_dict
 
     m = from_dict({"nodes": {"x": {"op": "x", "children": [], "eclass": "r", "subsumed": True},
                              "y": {"op": "y", "children": [], "eclass": "r"}},

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from egraph_dsl.proofs.accuracy import error_bound, tainted
+from egraph_dsl.proofs.semantics import MpMath, to_real
 
 from egraph_dsl import term
-from proofs.accuracy import error_bound, tainted
-from proofs.semantics import MpMath, to_real
 
 EPS = 2.0**-52
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from egraph_dsl.proofs import certificates
+from egraph_dsl.proofs.prove import prove_rule
 
-import rulesets  # noqa: F401  (registers the shipped rulesets)
+from egraph_dsl import rulesets  # noqa: F401  (registers the shipped rulesets)
 from egraph_dsl.registry import RuleSet, default_registry
 from egraph_dsl.rules import rewrite
-from proofs import certificates
-from proofs.prove import prove_rule
 
 
 @pytest.mark.parametrize("name", default_registry.names())
@@ -43,7 +43,7 @@ def test_missing_certificate_is_stale(tmp_path: Path) -> None:
 
 
 def test_soundness_verdicts() -> None:
-    from proofs.report import verdict
+    from egraph_dsl.proofs.report import verdict
 
     assert verdict("proved", "passed") == "proved"
     assert verdict("unknown", "passed") == "tested only"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from egraph_dsl.proofs.cases import Case, apply_guard, cases, edge_values, sweep_cases
+from egraph_dsl.proofs.check import check_case, check_rule, exact_repr, is_fast_math, quick_check
+from egraph_dsl.proofs.instantiate import templates
 from hypothesis import example, given, settings
 
 from egraph_dsl.rules import Fact, rewrite
-from proofs.cases import Case, apply_guard, cases, edge_values, sweep_cases
-from proofs.check import check_case, check_rule, exact_repr, is_fast_math, quick_check
-from proofs.instantiate import templates
 
 MUL_ONE = rewrite("?x * 1", "?x", name="mul-one")
 ADD_ZERO = rewrite("?x + 0", "?x", name="add-zero-exact")

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from egraph_dsl.proofs.cli import check_rules_main, main, prove_main
 
-import rulesets  # noqa: F401  (registered before the fixture notes what a test added)
+from egraph_dsl import rulesets  # noqa: F401  (registered before the fixture notes what a test added)
 from egraph_dsl.registry import default_registry
-from proofs.cli import check_rules_main, main, prove_main
 
 _ids = itertools.count()
 
@@ -98,7 +98,7 @@ def test_check_rules_leaves_no_hypothesis_directory(tmp_path: Path) -> None:
     caches on first use)."""
     env = {**os.environ, "EGRAPH_DSL_CHECK_RULES": "0"}
     env.pop("HYPOTHESIS_STORAGE_DIRECTORY", None)
-    command = [sys.executable, "-m", "proofs.cli", "check-rules", "linalg", "--profile", "dev"]
+    command = [sys.executable, "-m", "egraph_dsl.proofs.cli", "check-rules", "linalg", "--profile", "dev"]
     work = tmp_path / "work"
     work.mkdir()
     repo = Path(__file__).resolve().parents[2]
@@ -114,9 +114,8 @@ def test_check_rules_leaves_no_hypothesis_directory(tmp_path: Path) -> None:
 
 
 def test_hypothesis_storage_is_restored_for_the_caller(tmp_path: Path) -> None:
+    from egraph_dsl.proofs.cli import hypothesis_storage
     from hypothesis.configuration import storage_directory
-
-    from proofs.cli import hypothesis_storage
 
     home = storage_directory(intent_to_write=False).home_directory
     with hypothesis_storage(str(tmp_path)) as used:
@@ -130,7 +129,7 @@ def test_hypothesis_storage_is_restored_for_the_caller(tmp_path: Path) -> None:
 def test_prove_write_needs_a_directory_and_writes_only_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
     """--write wrote into the installed package; now it needs --dir and writes there."""
-    from proofs import certificates
+    from egraph_dsl.proofs import certificates
 
     shipped = sorted(p.name for p in certificates.DIRECTORY.iterdir())
     monkeypatch.chdir(tmp_path)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from egraph_dsl.proofs import first_use
 
 import egraph_dsl as ed
 from egraph_dsl.errors import RulesetError, UnsoundRuleError
-from proofs import first_use
 
 BAD = ed.rewrite("?x - ?x", "1", name="sub-self-one", claim="real")
 GOOD = ed.rewrite("log(exp(?x) + 1)", "softplus(?x)", name="softplus-mine", claim="real")
@@ -49,7 +49,7 @@ def test_an_unfaithful_rule_passes_when_tagged_fast_math() -> None:
 
 def test_passes_are_cached_by_rule_hash(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    from proofs import check
+    from egraph_dsl.proofs import check
 
     original = check.quick_check
 
@@ -93,7 +93,7 @@ def test_opt_outs(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_shipped_rules_are_not_rechecked() -> None:
-    import rulesets
+    from egraph_dsl import rulesets
 
     assert first_use.to_check(list(rulesets.SHIPPED), ed.default_registry) == []
     # a user ruleset that reuses a shipped rule does not check it again

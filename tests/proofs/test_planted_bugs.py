@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from egraph_dsl.proofs import check_rules, prove_rule
+from egraph_dsl.proofs.cases import Case
+from egraph_dsl.proofs.check import check_case, check_rule
 
 from egraph_dsl.registry import Registry, RuleSet
 from egraph_dsl.rules import rewrite
-from proofs import check_rules, prove_rule
-from proofs.cases import Case
-from proofs.check import check_case, check_rule
 
 PLANTED = RuleSet("planted", [
     rewrite("sqrt(?x * ?x)", "?x", name="sqrt-square-drops-abs", claim="real"),

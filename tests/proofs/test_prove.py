@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from egraph_dsl.proofs.prove import prove_rule, rule_hash
+
 from egraph_dsl.rules import rewrite
-from proofs.prove import prove_rule, rule_hash
 
 
 def test_exact_rule_is_proved_bit_precisely_at_float16_and_float32() -> None:

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from egraph_dsl.proofs.accuracy import error_bound
+from egraph_dsl.proofs.check import check_rule, quick_check
+from egraph_dsl.proofs.instantiate import build
+from egraph_dsl.proofs.semantics import WIDE_EXP_LIMIT, MpMath, OutOfRangeError, UndefinedError, evaluate_real, to_real
 
-import rulesets
-from egraph_dsl import term
+from egraph_dsl import rulesets, term
 from egraph_dsl.program import Program, evaluate
 from egraph_dsl.rules import Rule, rewrite
-from proofs.accuracy import error_bound
-from proofs.check import check_rule, quick_check
-from proofs.instantiate import build
-from proofs.semantics import WIDE_EXP_LIMIT, MpMath, OutOfRangeError, UndefinedError, evaluate_real, to_real
 
 MAGNITUDES = np.concatenate([np.logspace(-300, 308, 61),
                              [1e-8, 1e-3, 0.5, 1, 2, 10, 20, 36, 37, 40, 700, 709, 710, 745, 746, 800]])

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from egraph_dsl.proofs.cases import Case
+from egraph_dsl.proofs.check import check_case, check_rule, is_fast_math
 
-import rulesets  # noqa: F401  (registers the shipped rulesets)
+from egraph_dsl import rulesets  # noqa: F401  (registers the shipped rulesets)
 from egraph_dsl.registry import default_registry
-from proofs.cases import Case
-from proofs.check import check_case, check_rule, is_fast_math
 
 # found by this suite and fixed in the rulesets (kept as a record): trace-matmul and
 # diagonal-matmul first matched non-square products, where the right side is ill-typed

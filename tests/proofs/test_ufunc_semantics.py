@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 import scipy.special
 import z3
+from egraph_dsl.proofs.semantics import ExtendedMpMath, MpMath, OutOfRangeError, UndefinedError
+from egraph_dsl.proofs.z3_semantics import UnsupportedError, Z3Real
 from hypothesis import given
 from hypothesis import strategies as st
 
 from egraph_dsl import ops
-from proofs.semantics import ExtendedMpMath, MpMath, OutOfRangeError, UndefinedError
-from proofs.z3_semantics import UnsupportedError, Z3Real
 
 EXACT = {"floor", "ceil", "trunc", "rint", "sign", "copysign", "floor_divide", "remainder", "fmod", "reciprocal",
          "isfinite", "isnan", "isinf", "signbit", "logical_not", "logical_and", "logical_or", "logical_xor"}

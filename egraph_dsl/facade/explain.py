@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ..plan import Plan
 from .pipeline import Optimized
-from .plan import Plan
 
 
 def explain_text(opt: Optimized, timings: dict[str, float], plan: Plan | None = None) -> str:

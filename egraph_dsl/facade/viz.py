@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .engine.egraph import Snapshot
-from .program import Program
-from .term import Term, format_attr, format_type
+from ..engine.egraph import Snapshot
+from ..program import Program
+from ..term import Term, format_attr, format_type
 
 # ------------------------------------------------------------------------------ model
 
@@ -88,7 +88,7 @@ def egraph_graph(snapshot: Snapshot, roots: Sequence[str] = (), focus: str | Non
     classes = list(snapshot.classes)
     if focus is not None:
         if focus not in snapshot.classes:
-            from .errors import ScopeError
+            from ..errors import ScopeError
 
             raise ScopeError(f"e-class {focus!r} is not in the e-graph")
         near = {focus}
@@ -374,8 +374,8 @@ def example_args(fn: Any, shapes: Mapping[str, tuple[int, ...]]) -> list[Any]:
     """ArraySpecs for ``fn``'s parameters: the given shapes; each other one tries (8,), (8, 8), ()."""
     import inspect
 
-    from .errors import TraceError
-    from .trace import ArraySpec, trace_function
+    from ..errors import TraceError
+    from ..trace import ArraySpec, trace_function
 
     params = [p.name for p in inspect.signature(fn).parameters.values()
               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
@@ -469,7 +469,7 @@ def show_main(argv: Sequence[str] | None = None) -> int:
         print(f"egraph-dsl show: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # an EgraphDslError from tracing or saturating: report it, do not crash
-        from .errors import EgraphDslError
+        from ..errors import EgraphDslError
 
         if not isinstance(exc, EgraphDslError):
             raise

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from egraph_dsl.cli import main
+from egraph_dsl.facade.cli import main
 
 SAMPLE = next((p / "shared" / "data" / "egraphs" / "egg__math_associate_adds.json"
                for p in Path(__file__).resolve().parents
@@ -50,7 +50,7 @@ def test_extract_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_demo_shows_naive_nan_and_finite_optimized_values() -> None:
-    from egraph_dsl.demo import main as demo
+    from egraph_dsl.facade.demo import main as demo
 
     out = io.StringIO()
     assert demo(out) == 0

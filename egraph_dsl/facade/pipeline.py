@@ -11,14 +11,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .engine.decode import program_from_choices, replaced_terms
-from .engine.egraph import EGraph, Snapshot
-from .engine.limits import Budget, Limits, StopReason
-from .engine.report import RunReport
-from .errors import ExtractionFailedError, OptionError
-from .program import Program
-from .registry import Registry, RuleSet, RulesetSpec, combine, default_registry
-from .term import Term
+from ..engine.decode import program_from_choices, replaced_terms
+from ..engine.egraph import EGraph, Snapshot
+from ..engine.limits import Budget, Limits, StopReason
+from ..engine.report import RunReport
+from ..errors import ExtractionFailedError, OptionError
+from ..program import Program
+from ..registry import Registry, RuleSet, RulesetSpec, combine, default_registry
+from ..term import Term
 
 
 @dataclass(frozen=True)
@@ -65,18 +65,18 @@ def _check_user_rules(registry: Registry, spec: RulesetSpec) -> None:
     holds a rule the library does not ship.
     """
     parts = registry.parts(spec)
-    import rulesets
+    from egraph_dsl import rulesets
 
     shipped = rulesets.shipped_rules()
     if all(rule in shipped for rs in parts for rule in rs.rules):
         return
-    from proofs.first_use import check_first_use
+    from egraph_dsl.proofs.first_use import check_first_use
 
     check_first_use(parts, registry)
 
 
 def _ensure_shipped_rulesets() -> None:
-    import rulesets  # noqa: F401  (registers the shipped libraries)
+    from egraph_dsl import rulesets  # noqa: F401  (registers the shipped libraries)
 
 
 COST_MODELS = ("cpu", "ops", "flops", "gpu")
@@ -85,7 +85,7 @@ EXTRACTORS = ("greedy", "greedy-dag", "greedy-tree", "ilp", "ilp-highs", "ilp-cp
 
 def resolve_cost_model(spec: Any) -> Any:
     """A cost model by name (see COST_MODELS) or an object with ``node_cost``; None is ``cpu``."""
-    from extract.array_cost import cost_model
+    from egraph_dsl.extract.array_cost import cost_model
 
     if isinstance(spec, str) and spec not in COST_MODELS:
         raise OptionError(f"unknown cost model {spec!r}; use one of {', '.join(COST_MODELS)} "
@@ -110,7 +110,7 @@ class GpuCost:
 
     def node_cost(self, op: str, attrs: dict[str, Any], arg_shapes: tuple[Any, ...],
                   arg_dtypes: tuple[str | None, ...], out_shape: Any, out_dtype: str | None) -> float:
-        from backends.cupy_cost import gpu_node_cost
+        from egraph_dsl.backends.cupy_cost import gpu_node_cost
 
         if out_shape is None:
             return 1.0
@@ -129,7 +129,7 @@ def program_cost(program: Program, model: Any) -> float:
 def snapshot_model(snapshot: Snapshot, roots: Sequence[str], model: Any) -> Any:
     """The snapshot as an ``extract.EGraphModel`` priced by ``model``, with the e-nodes that replacing
     rules subsumed marked so (every extractor honours the mark)."""
-    from extract import EGraphModel
+    from egraph_dsl.extract import EGraphModel
 
     node_ids = list(snapshot.nodes)
     index = {nid: i for i, nid in enumerate(node_ids)}
@@ -160,7 +160,7 @@ def snapshot_model(snapshot: Snapshot, roots: Sequence[str], model: Any) -> Any:
 
 def extract_program(snapshot: Snapshot, original: Program, root_classes: list[str], cost_model: Any,
                     method: str = "greedy", time_limit: float = 5.0) -> Extracted:
-    import extract
+    from egraph_dsl import extract
 
     start = time.perf_counter()
     model = snapshot_model(snapshot, root_classes, cost_model)

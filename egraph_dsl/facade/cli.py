@@ -14,19 +14,19 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _extract(args: argparse.Namespace) -> int:
-    from extract.cli import run
+    from egraph_dsl.extract.cli import run
 
     return run(args)
 
 
 def _check_rules(rest: Sequence[str]) -> int:
-    from proofs.cli import check_rules_main
+    from egraph_dsl.proofs.cli import check_rules_main
 
     return check_rules_main(list(rest))
 
 
 def _prove(rest: Sequence[str]) -> int:
-    from proofs.cli import prove_main
+    from egraph_dsl.proofs.cli import prove_main
 
     return prove_main(list(rest))
 
@@ -38,9 +38,9 @@ def _show(rest: Sequence[str]) -> int:
 
 
 def _rulesets(args: argparse.Namespace) -> int:
-    import rulesets  # noqa: F401
+    from egraph_dsl import rulesets  # noqa: F401
 
-    from .registry import default_registry
+    from ..registry import default_registry
 
     for rs in default_registry:
         print(f"{rs.name:12s} {len(rs.rules):3d} rules  tags: {', '.join(sorted(rs.tags))}  {rs.doc}")
@@ -55,7 +55,7 @@ _PASSTHROUGH = {"check-rules": _check_rules, "prove": _prove, "show": _show}
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; library errors become a one-line message on stderr and exit status 2."""
-    from .errors import EgraphDslError
+    from ..errors import EgraphDslError
 
     try:
         return _main(list(sys.argv[1:] if argv is None else argv))
@@ -66,13 +66,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: list[str]) -> int:
     if argv and argv[0] in _PASSTHROUGH:
-        import rulesets  # noqa: F401  (the shipped rulesets, so they can be named)
+        from egraph_dsl import rulesets  # noqa: F401  (the shipped rulesets, so they can be named)
 
         return _PASSTHROUGH[argv[0]](argv[1:])
     parser = argparse.ArgumentParser(prog="egraph-dsl", description="equality saturation for NumPy programs")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="optimize the reactivity model and compare with naive NumPy").set_defaults(run=_demo)
-    from extract.cli import add_arguments
+    from egraph_dsl.extract.cli import add_arguments
 
     p = sub.add_parser("extract", help="extract the cheapest program from an egraph-serialize JSON file")
     add_arguments(p)

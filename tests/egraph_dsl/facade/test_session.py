@@ -7,7 +7,7 @@ import pytest
 
 import egraph_dsl as ed
 from egraph_dsl.errors import HistoryError, PatternError, RulesetError, ScopeError, SignatureError
-from egraph_dsl.session import Session
+from egraph_dsl.facade.session import Session
 
 SOFTPLUS = ed.rewrite("log(1 + exp(?x))", "softplus(?x)", name="softplus-def", claim="real")
 COMM = ed.rewrite("?a * ?b", "?b * ?a", name="mul-comm")

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import egraph_dsl as ed
-from egraph_dsl.session import Session
-from egraph_dsl.viz import egraph_graph, example_args, parse_shapes, program_graph, show_main, to_dot, to_svg
+from egraph_dsl.facade.session import Session
+from egraph_dsl.facade.viz import egraph_graph, example_args, parse_shapes, program_graph, show_main, to_dot, to_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 

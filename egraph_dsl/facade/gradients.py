@@ -12,13 +12,13 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .autodiff import normalize_argnums, value_and_grad_program
-from .engine.limits import Limits
+from ..autodiff import normalize_argnums, value_and_grad_program
+from ..engine.limits import Limits
+from ..program import Program
+from ..registry import Registry, RulesetSpec
+from ..term import postorder, substitute
+from ..trace import ArraySpec, LazyArray, _strong, lift, trace_function
 from .jitted import Compiled, JitFunction
-from .program import Program
-from .registry import Registry, RulesetSpec
-from .term import postorder, substitute
-from .trace import ArraySpec, LazyArray, _strong, lift, trace_function
 
 
 class GradFunction:

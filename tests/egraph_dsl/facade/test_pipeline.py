@@ -16,11 +16,11 @@ import pytest
 import egraph_dsl as ed
 from egraph_dsl import term
 from egraph_dsl.errors import OptionError
-from egraph_dsl.explain import explain_text
-from egraph_dsl.pipeline import COST_MODELS, EXTRACTORS, check_extractor, optimize, resolve_cost_model
+from egraph_dsl.facade.explain import explain_text
+from egraph_dsl.facade.pipeline import COST_MODELS, EXTRACTORS, check_extractor, optimize, resolve_cost_model
 from egraph_dsl.program import Program, evaluate
 
-sys.path.insert(0, str(Path(__file__).parent))  # --import-mode=importlib: reach the helpers
+sys.path.insert(0, str(Path(__file__).parents[1]))  # --import-mode=importlib: reach the helpers
 from sample_programs import sum_of_products
 
 SLACK = 3.0

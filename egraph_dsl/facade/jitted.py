@@ -10,15 +10,15 @@ from typing import Any
 
 import numpy as np
 
-from .captures import Watch, capture_key, watches
-from .engine.limits import Limits
-from .errors import BackendError, SignatureError
-from .fold import fold_array_constants
+from ..captures import Watch, capture_key, watches
+from ..engine.limits import Limits
+from ..errors import BackendError, SignatureError
+from ..fold import fold_array_constants
+from ..plan import Plan, build_plan
+from ..program import Program
+from ..registry import Registry, RulesetSpec
+from ..trace import INT32_MAX, INT32_MIN, ArraySpec, parameter_names, subclass_message, trace_function
 from .pipeline import Optimized, check_extractor, optimize, resolve_cost_model
-from .plan import Plan, build_plan
-from .program import Program
-from .registry import Registry, RulesetSpec
-from .trace import INT32_MAX, INT32_MIN, ArraySpec, parameter_names, subclass_message, trace_function
 
 
 def signature_of(args: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -114,7 +114,7 @@ class Compiled:
     @property
     def executable(self) -> Callable[..., Any]:
         if self._executable is None:
-            from backends import get_backend
+            from egraph_dsl.backends import get_backend
 
             built = get_backend(self.backend).compile_plan(self.plan, **self.backend_options)
             # call the backend's fastest entry point directly when it offers one (arity is checked by jit)
@@ -123,7 +123,7 @@ class Compiled:
 
     def lowered(self) -> Any:
         """The backend's compiled form: for CuPy the generated kernels, for NumPy the generated code."""
-        from backends import get_backend
+        from egraph_dsl.backends import get_backend
 
         module = get_backend(self.backend)
         if hasattr(module, "lower"):
@@ -171,7 +171,7 @@ class JitFunction:
         self._guard: Callable[..., Any] = self._dispatch
         self.name: str = getattr(fn, "__name__", "function")
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
-        from backends import get_backend
+        from egraph_dsl.backends import get_backend
 
         get_backend(backend)  # unknown backend names fail here, at decoration
 

@@ -22,12 +22,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .engine.egraph import EGraph, Snapshot
-from .engine.limits import Limits, StopReason
-from .engine.report import RunReport
-from .errors import HistoryError, ScopeError, SignatureError
-from .matching import Match, find_all
-from .pattern import Pattern
+from ..engine.egraph import EGraph, Snapshot
+from ..engine.limits import Limits, StopReason
+from ..engine.report import RunReport
+from ..errors import HistoryError, ScopeError, SignatureError
+from ..matching import Match, find_all
+from ..pattern import Pattern
+from ..plan import Plan, build_plan
+from ..program import Program
+from ..registry import Registry, RuleSet, RulesetSpec
+from ..rules import Rule
+from ..term import Term, format_attr, format_type, postorder
+from ..trace import trace_function
 from .pipeline import (
     Optimized,
     check_extractor,
@@ -38,12 +44,6 @@ from .pipeline import (
     resolve_rulesets,
     snapshot_model,
 )
-from .plan import Plan, build_plan
-from .program import Program
-from .registry import Registry, RuleSet, RulesetSpec
-from .rules import Rule
-from .term import Term, format_attr, format_type, postorder
-from .trace import trace_function
 
 # ------------------------------------------------------------------------ records
 
@@ -395,9 +395,9 @@ class Session:
     def alternatives(self, k: int = 3, op: Term | Match | str | int | None = None, *,
                      time_limit: float = 10.0) -> list[Alternative]:
         """The ``k`` cheapest distinct programs in the e-graph now (or for one op's e-class), with costs."""
-        import extract as ex
+        from egraph_dsl import extract as ex
 
-        from .engine.decode import program_from_choices, terms_from_choices
+        from ..engine.decode import program_from_choices, terms_from_choices
 
         if not isinstance(k, int) or k < 1:
             raise ValueError(f"alternatives(k) needs k >= 1, got {k!r}")
@@ -512,7 +512,7 @@ class Session:
     # -------------------------------------------------------------------- compile
     def compile(self, backend: str = "numpy", **options: Any) -> SessionFunction:
         """The current program as a callable, planned and compiled for ``backend`` (as ``jit`` does)."""
-        from backends import get_backend
+        from egraph_dsl.backends import get_backend
 
         t0 = time.perf_counter()
         plan = build_plan(self.current)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 
 def load(name: str):
@@ -40,7 +40,7 @@ def test_interactive_session_walkthrough(capsys):
 
 def test_reactivity_gradient_matches_the_hand_written_one():
     import egraph_dsl as ed
-    from egraph_dsl import demo_reactivity as model
+    from egraph_dsl.facade import demo_reactivity as model
 
     data, theta = model.make_data(30, 400, K=3, seed=5)
     value, grad = ed.value_and_grad(model.log_posterior_for(data))(theta)
@@ -53,7 +53,7 @@ def test_reactivity_nuts_chains_agree_with_the_hand_written_gradient():
     import pytest
 
     pytest.importorskip("mici")
-    from egraph_dsl import demo_reactivity as model
+    from egraph_dsl.facade import demo_reactivity as model
 
     nuts = model
     import egraph_dsl as ed

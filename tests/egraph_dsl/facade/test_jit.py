@@ -116,7 +116,7 @@ def test_trace_of_product_becomes_a_sum() -> None:
 
 
 def test_extreme_logits_stay_finite() -> None:
-    from egraph_dsl.demo import log_posterior, log_posterior_reference
+    from egraph_dsl.facade.demo import log_posterior, log_posterior_reference
 
     X = np.array([[1.0], [-1.0], [2.0]])
     y, w = np.array([0.0, 1.0, 1.0]), np.array([800.0])
@@ -223,7 +223,7 @@ def test_fast_math_is_opt_in() -> None:
 
 
 def test_unsound_user_rule_fails_at_first_use(monkeypatch: pytest.MonkeyPatch) -> None:
-    from proofs import first_use
+    from egraph_dsl.proofs import first_use
 
     monkeypatch.setattr(first_use, "_passed", set())
     reg = ed.Registry()

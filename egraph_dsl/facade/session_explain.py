@@ -16,13 +16,13 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from . import ops
-from .engine.decode import node_key
-from .engine.egraph import Snapshot
-from .matching import apply_rule, replace, term_fact
-from .pattern import Op, Wildcard
-from .rules import Fact, Rule
-from .term import Term, format_attr, format_terms, make, postorder
+from .. import ops
+from ..engine.decode import node_key
+from ..engine.egraph import Snapshot
+from ..matching import apply_rule, replace, term_fact
+from ..pattern import Op, Wildcard
+from ..rules import Fact, Rule
+from ..term import Term, format_attr, format_terms, make, postorder
 
 # ---------------------------------------------------------------- terms -> e-classes
 

@@ -1,0 +1,1 @@
+"""The façade: the one layer that composes the core with rulesets, extractors and backends."""
