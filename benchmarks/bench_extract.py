@@ -1,6 +1,12 @@
 """Run every extractor on the sample e-graphs; print cost, ratio to ref_best, gap, time.
 
-Usage: ``python benchmarks/bench_extract.py [--time-limit 20] [--data DIR] [--methods ...]``.
+Usage: ``python benchmarks/bench_extract.py [--time-limit 20] [--data DIR] [--methods ...]``
+(``--quick``: greedy DAG and the default ILP only, 20 s per file as in the reference, a
+10^5-node synthetic graph; about a minute on the samples). After the per-file rows comes the per-family table: files,
+greedy DAG and ILP total cost and time, the best known (reference) total, the ILP's cost
+ratio to it (mean over files of ``1 + (cost - ref) / |ref|``: 1 is as good, above 1 worse,
+for negative costs too), how many files are worse than the reference, and how many optima
+the ILP proved against how many the reference's plain ILP proved.
 Also times loading and greedy DAG on a synthetic e-graph of ``--synthetic`` nodes
 (``--synthetic-kind program``: saturated-program-like; ``layered``: long-chain stress case).
 
@@ -206,6 +212,43 @@ def stages(n_nodes: int, kind: str = "program", repeats: int = 3) -> None:
     timed("prune", model_of, lambda m: f"{sum(len(v) for v in prune(m).members.values())} nodes kept")
 
 
+def ratio_to_best(cost: float, best: float) -> float:
+    """``1 + (cost - best) / |best|``: cost / best for positive costs, above 1 is worse for any sign."""
+    if best == 0:
+        return 1.0 if cost == 0 else float("inf")
+    return 1.0 + (cost - best) / abs(best)
+
+
+def family_table(results: list[dict[str, object]], methods: list[str]) -> None:
+    """Per family: files, greedy DAG and ILP cost and time, best known, ratio, worse, proven."""
+    greedy_name = "greedy-dag" if "greedy-dag" in methods else methods[0]
+    exact = [m for m in methods if m.startswith("ilp")]
+    ilp_name = exact[0] if exact else methods[-1]
+    header = (f"{'family':<12} {'files':>5} {'greedy cost':>12} {'greedy s':>9} {'ILP cost':>12} "
+              f"{'ILP s':>8} {'ref cost':>12} {'ratio':>7} {'worse':>5} {'proven':>7} {'ref proven':>10}")
+    print(f"\nper family ({greedy_name} / {ilp_name}; ref = best known)")
+    print(header)
+    print("-" * len(header))
+    families = sorted({str(r["family"]) for r in results})
+    total_worse = 0
+    for family in families:
+        rows = [r for r in results if r["family"] == family]
+        greedy = [r for r in rows if r["method"] == greedy_name]
+        ilp = [r for r in rows if r["method"] == ilp_name]
+        ratios = [ratio_to_best(float(r["cost"]), float(r["ref"])) for r in ilp]  # type: ignore[arg-type]
+        worse = sum(x > 1 + 1e-9 for x in ratios)
+        total_worse += worse
+        ref_cost = sum(float(r["ref"]) for r in ilp)  # type: ignore[arg-type]
+        print(f"{family:<12} {len(ilp):>5} {sum(float(r['cost']) for r in greedy):>12.6g} "  # type: ignore[arg-type]
+              f"{sum(float(r['seconds']) for r in greedy):>9.3f} "  # type: ignore[arg-type]
+              f"{sum(float(r['cost']) for r in ilp):>12.6g} "  # type: ignore[arg-type]
+              f"{sum(float(r['seconds']) for r in ilp):>8.2f} {ref_cost:>12.6g} "  # type: ignore[arg-type]
+              f"{sum(ratios) / max(len(ratios), 1):>7.4f} {worse:>5} "
+              f"{sum(bool(r['optimal']) for r in ilp):>3}/{len(ilp):<3} "
+              f"{sum(bool(r['ref_optimal']) for r in ilp):>6}/{len(ilp):<3}")
+    print(f"files worse than the best known: {total_worse}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--time-limit", type=float, default=20.0)
@@ -218,7 +261,12 @@ def main() -> None:
                         help="per-stage time and memory on synthetic graphs of N nodes (e.g. 1000000)")
     parser.add_argument("--stages-only", action="store_true", help="only the --stages report")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true",
+                        help="greedy-dag and ilp only")
     args = parser.parse_args()
+    if args.quick:
+        if args.methods == parser.get_default("methods"):
+            args.methods = ["greedy-dag", "ilp"]
     for n_nodes in args.stages:
         stages(n_nodes, args.synthetic_kind, args.repeats)
     if args.stages_only:
@@ -229,6 +277,7 @@ def main() -> None:
              f"{'gap%':>7} {'opt':>4} {'sec':>7}"
     print(header)
     print("-" * len(header))
+    results: list[dict[str, object]] = []
     for path in sorted(args.data.glob("*.json")):
         start = time.perf_counter()
         model = extract.load(path)
@@ -243,8 +292,12 @@ def main() -> None:
             print(f"{family:<14} {method:<12} {result.cost:>12.6g} {result.cost / best:>8.4f} "
                   f"{'' if bound is None else f'{bound:.6g}':>12} {gap:>7} "
                   f"{'yes' if result.optimal else 'no':>4} {result.seconds:>7.2f}", flush=True)
+            results.append({"family": family, "method": method, "cost": result.cost,
+                            "seconds": result.seconds, "optimal": result.optimal, "ref": best,
+                            "ref_optimal": path.name in ref and ref[path.name]["ilp_optimal"] == "1"})
         print(f"{family:<14} {'(load)':<12} {'':>12} {'':>8} {'':>12} {'':>7} {'':>4} "
               f"{load_s:>7.3f}")
+    family_table(results, args.methods)
     if args.synthetic:
         import json
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from . import _native
 from .model import EGraphModel
 
 __all__ = [
@@ -24,7 +25,7 @@ __all__ = [
 def usable_nodes(model: EGraphModel) -> list[bool]:
     """Nodes an extraction may pick: not subsumed, finite cost, no child in their own class."""
     ok = ~model.subsumed & (model.costs != np.inf)
-    _, _, owner, cls = model._unique_csr
+    _, owner, cls = model._unique_arrays
     if len(owner):
         ok[owner[model.node_class[owner] == cls]] = False
     return ok.tolist()  # type: ignore[no-any-return]
@@ -130,6 +131,9 @@ def chosen_order(model: EGraphModel, choice: Sequence[int]) -> list[int] | None:
     ``choice[c]`` is the node chosen for class ``c`` or -1. Returns ``None`` when a reachable
     class is unchosen or the chosen nodes form a cycle.
     """
+    native = _native.native_chosen_post(model, np.asarray(choice, dtype=np.int64))
+    if native is not None and native[0] != 3:  # the same search, compiled
+        return native[1].tolist() if native[0] == 0 else None
     uniq = model.unique_children
     state = [0] * model.num_classes  # 0 new, 1 on stack, 2 done
     post: list[int] = []

@@ -10,6 +10,11 @@
   this one picks exactly the same nodes.
 * :func:`improve` — a cheap pass that switches a class to a cheaper node whose children are
   already in the extraction (below it); kept only if the DAG cost drops.
+
+Greedy DAG (integer costs), the tree sweeps and the reachability search run compiled
+(:mod:`extract._native`, built with the system C compiler and cached) with exactly the Python
+results; without a compiler the Python code runs. ``tests/extract/test_greedy_native.py``
+compares the two.
 """
 
 from __future__ import annotations
@@ -20,17 +25,19 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from . import _native
 from ._gcpause import paused_gc
 from .errors import CostOverflowError, NoFiniteExtractionError, overflow_message
 from .extraction import Extraction
 from .graph import chosen_order, derivable, usable_nodes
-from .model import EGraphModel, IntArray
+from .model import BoolArray, EGraphModel, IntArray
 from .verify import build_extraction, verify_choice
 
 __all__ = [
     "best_greedy_choice",
     "check_roots_finite",
     "dag_choice",
+    "dag_choice_python",
     "greedy_dag",
     "greedy_tree",
     "improve",
@@ -38,6 +45,19 @@ __all__ = [
 ]
 
 INF = float("inf")
+
+#: Usable-node flags: a list (fast in Python loops) or a boolean array (fast in NumPy).
+Usable = Sequence[bool] | BoolArray
+
+
+def _mask(usable: Usable) -> BoolArray:
+    if isinstance(usable, np.ndarray) and usable.dtype == np.bool_:
+        return usable
+    return np.asarray(usable, dtype=np.bool_)
+
+
+def _flags(usable: Usable) -> Sequence[bool]:
+    return usable.tolist() if isinstance(usable, np.ndarray) else usable  # type: ignore[no-any-return]
 
 
 def check_roots_finite(model: EGraphModel, usable: Sequence[bool]) -> list[bool]:
@@ -84,7 +104,7 @@ def _distinct(idx: IntArray, size: int) -> IntArray:
     return ordered
 
 
-def _tree_choice_sweeps(model: EGraphModel, usable: Sequence[bool], max_sweeps: int
+def _tree_choice_sweeps(model: EGraphModel, usable: Usable, max_sweeps: int
                         ) -> tuple[list[int], list[float]] | None:
     """Tree costs by vectorised value iteration (non-negative costs); None if not converged.
 
@@ -100,7 +120,7 @@ def _tree_choice_sweeps(model: EGraphModel, usable: Sequence[bool], max_sweeps: 
     so each sweep costs as much as what changed.
     """
     n, n_classes = model.num_nodes, model.num_classes
-    costs = np.where(np.asarray(usable, dtype=np.bool_), model.costs, np.inf)
+    costs = np.where(_mask(usable), model.costs, np.inf)
     if n == 0 or bool((costs < 0).any()):
         return None
     child_ptr = model.child_ptr
@@ -109,6 +129,10 @@ def _tree_choice_sweeps(model: EGraphModel, usable: Sequence[bool], max_sweeps: 
     ptr = model.class_ptr
     if bool((ptr[1:] == ptr[:-1]).any()):
         return None  # a class without nodes: reduceat cannot express it
+    native = _native.native_tree_sweeps(model, costs, max_sweeps)
+    if native is not None:  # the same sweeps, compiled
+        used, native_choice, native_best = native
+        return (native_choice.tolist(), native_best.tolist()) if used >= 0 else None
     # every node's class-of-child edges, grouped by child class: the parents of each class
     edge_owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(child_ptr))
     by_child = np.argsort(child_classes, kind="stable")
@@ -148,7 +172,8 @@ def _tree_choice_sweeps(model: EGraphModel, usable: Sequence[bool], max_sweeps: 
     return None
 
 
-def _tree_choice_like_queue(model: EGraphModel, usable: Sequence[bool], complete: bool
+def _tree_choice_like_queue(model: EGraphModel, usable: Usable, complete: bool,
+                            swept: tuple[list[int], list[float]] | bool | None = True
                             ) -> tuple[list[int], list[float]] | None:
     """The priority queue's exact answer, computed by sweeps run to convergence; or None.
 
@@ -163,14 +188,18 @@ def _tree_choice_like_queue(model: EGraphModel, usable: Sequence[bool], complete
     Only for integer costs whose sums stay below 2**53: then every sum is exact, as the
     queue's (compensated, left-to-right) sums are; with other costs the two may differ in
     the last bit, which could break a tie differently, so None is returned.
+
+    ``swept``: the converged sweeps (``None``: they did not converge) when the caller has
+    them already; by default they run here.
     """
     n = model.num_nodes
-    costs = np.where(np.asarray(usable, dtype=np.bool_), model.costs, np.inf)
+    costs = np.where(_mask(usable), model.costs, np.inf)
     finite_costs = costs[np.isfinite(costs)]
     if bool((finite_costs != np.round(finite_costs)).any()):
         return None
-    swept = _tree_choice_sweeps(model, usable, model.num_classes + 2)
-    if swept is None:
+    if swept is True:
+        swept = _tree_choice_sweeps(model, usable, model.num_classes + 2)
+    if not isinstance(swept, tuple):
         return None
     best = np.asarray(swept[1])
     finite_best = best[np.isfinite(best)]
@@ -197,7 +226,29 @@ def _tree_choice_like_queue(model: EGraphModel, usable: Sequence[bool], complete
     return choice.tolist(), best.tolist()
 
 
-def tree_choice(model: EGraphModel, usable: Sequence[bool], complete: bool = False,
+def _sweeps_once(model: EGraphModel, usable: Usable, max_sweeps: int
+                 ) -> tuple[int, tuple[list[int], list[float]]] | None:
+    """Compiled sweeps run to convergence (at most ``classes + 2``, like the queue check).
+
+    Returns ``(sweeps, result)``: the iteration in which :func:`_tree_choice_sweeps` returns
+    (-1: not within ``classes + 2``) and its result, which is also that function's result for
+    every limit of at least ``sweeps``; ``None`` where the compiled sweeps do not apply.
+    """
+    n = model.num_nodes
+    if n == 0 or _native.kernel() is None:
+        return None
+    costs = np.where(_mask(usable), model.costs, np.inf)
+    ptr = model.class_ptr
+    if bool((costs < 0).any()) or bool((ptr[1:] == ptr[:-1]).any()):
+        return None
+    native = _native.native_tree_sweeps(model, costs, max(max_sweeps, model.num_classes + 2))
+    if native is None:
+        return None
+    used, choice, best = native
+    return used, (choice.tolist(), best.tolist())
+
+
+def tree_choice(model: EGraphModel, usable: Usable, complete: bool = False,
                 max_sweeps: int = 64) -> tuple[list[int], list[float]]:
     """Choice per class minimising tree cost (Knuth/Dijkstra), and the tree cost per class.
 
@@ -212,17 +263,25 @@ def tree_choice(model: EGraphModel, usable: Sequence[bool], complete: bool = Fal
     another node of equal tree cost); the priority queue runs when they do not converge.
     """
     if max_sweeps > 0:
-        swept = _tree_choice_sweeps(model, usable, max_sweeps)
-        if swept is not None:
-            return swept
-        exact = _tree_choice_like_queue(model, usable, complete)
+        once = _sweeps_once(model, usable, max_sweeps)
+        if once is not None:  # compiled: one run serves both sweep counts
+            used, converged = once
+            if 0 <= used <= max_sweeps:
+                return converged
+            exact = _tree_choice_like_queue(model, usable, complete,
+                                            converged if used >= 0 else None)
+        else:
+            swept = _tree_choice_sweeps(model, usable, max_sweeps)
+            if swept is not None:
+                return swept
+            exact = _tree_choice_like_queue(model, usable, complete)
         if exact is not None:
             return exact
     kids_all = model.children_lists
     classes = model.class_list
     costs = model.cost_list
     parents = model.parents_lists
-    missing = _ready_counts(model, usable)
+    missing = _ready_counts(model, _flags(usable))
     best = [INF] * model.num_classes  # settled tree cost, or the cheapest queued one
     choice = [-1] * model.num_classes
     first = [-1] * model.num_classes  # the node queued with that cost
@@ -291,8 +350,37 @@ def _default_work(model: EGraphModel) -> int:
 _EMPTY: frozenset[int] = frozenset()
 
 
-def dag_choice(model: EGraphModel, usable: Sequence[bool], max_work: int | None = None
+def dag_choice(model: EGraphModel, usable: Usable, max_work: int | None = None
                ) -> list[int]:
+    """Choice per class from greedy DAG cost sets, settled cheapest-first; always acyclic.
+
+    Runs the compiled kernel (:mod:`extract._native`, the same algorithm for integer costs,
+    choice for choice) when it is available and applies, else the Python loop
+    (:func:`dag_choice_python`, which documents the algorithm).
+    """
+    choice = _dag_choice_native(model, usable, max_work)
+    return dag_choice_python(model, usable, max_work) if choice is None else choice
+
+
+def _dag_choice_native(model: EGraphModel, usable: Usable, max_work: int | None = None
+                       ) -> list[int] | None:
+    """:func:`dag_choice` by the compiled kernel, or ``None`` where it does not apply."""
+    if _native.kernel() is None:
+        return None
+    uptr, ucls = model.unique_child_csr
+    pptr, pnodes = model.parent_csr
+    is_root = np.zeros(model.num_classes, dtype=np.uint8)
+    is_root[model.roots] = 1
+    budget = _default_work(model) if max_work is None else max_work
+    prune_by_bound = model.num_nodes == 0 or float(model.costs.min()) >= 0
+    return _native.native_dag_choice(
+        model.num_classes, uptr, ucls, pptr, pnodes, np.ascontiguousarray(model.node_class),
+        np.ascontiguousarray(model.costs), _mask(usable).view(np.uint8), is_root,
+        budget, prune_by_bound)
+
+
+def dag_choice_python(model: EGraphModel, usable: Usable, max_work: int | None = None
+                      ) -> list[int]:
     """Choice per class from greedy DAG cost sets, settled cheapest-first; always acyclic.
 
     Like extraction-gym's faster-greedy-dag, a class's *cost set* is the set of classes of
@@ -331,7 +419,7 @@ def dag_choice(model: EGraphModel, usable: Sequence[bool], max_work: int | None 
     costs = model.cost_list
     parents = model.parents_lists
     n_classes = model.num_classes
-    missing = _ready_counts(model, usable)
+    missing = _ready_counts(model, _flags(usable))
     bases: list[frozenset[int] | None] = [None] * n_classes  # None: no set (budget spent)
     extras: list[frozenset[int]] = [_EMPTY] * n_classes
     sizes = [0] * n_classes
@@ -494,33 +582,45 @@ def dag_choice(model: EGraphModel, usable: Sequence[bool], max_work: int | None 
     return choice
 
 
-def improve(model: EGraphModel, choice: list[int], usable: Sequence[bool], rounds: int = 8
+def improve(model: EGraphModel, choice: list[int], usable: Usable, rounds: int = 8
             ) -> list[int]:
-    """Switch classes to cheaper nodes whose children are already below them; never worse."""
-    uniq = model.unique_children
-    members = model.class_node_lists
-    costs = model.cost_list
+    """Switch classes to cheaper nodes whose children are already below them; never worse.
+
+    Each round takes the current extraction's classes in topological order (parents first)
+    and moves every class, at once, to the cheapest usable node of it (lowest index on ties)
+    that is cheaper than its current node and whose child classes all come later in that
+    order, so the switch keeps the extraction acyclic. A round is kept only if the DAG cost
+    drops. Vectorised over the members of the reachable classes.
+    """
     current = list(choice)
     current_cost, order = verify_choice(model, current)
+    usable_a = _mask(usable)
+    uptr, ucls = model.unique_child_csr
+    costs = model.costs
     for _ in range(rounds):
-        pos = [-1] * model.num_classes
-        for i, cls in enumerate(order):
-            pos[cls] = i
-        trial = list(current)
-        changed = False
-        for cls in order:
-            here = pos[cls]
-            best_node = trial[cls]
-            best_cost = costs[best_node]
-            for node in members[cls]:
-                if usable[node] and costs[node] < best_cost and all(
-                        pos[k] > here for k in uniq[node]):
-                    best_node, best_cost = node, costs[node]
-            if best_node != trial[cls]:
-                trial[cls] = best_node
-                changed = True
-        if not changed:
+        classes = np.asarray(order, dtype=np.int64)
+        pos = np.full(model.num_classes, -1, dtype=np.int64)
+        pos[classes] = np.arange(len(classes), dtype=np.int64)
+        spots, owner = _ranges(model.class_ptr, classes)
+        members = model.class_nodes[spots]  # ascending within each class
+        here = owner  # position of each member's class in the order
+        now = np.asarray(current, dtype=np.int64)[classes]
+        ok = usable_a[members] & (costs[members] < costs[now][owner])
+        if len(members):
+            kid_spots, kid_owner = _ranges(uptr, members)
+            early = pos[ucls[kid_spots]] <= here[kid_owner]  # a child not later in the order
+            ok &= np.bincount(kid_owner[early], minlength=len(members)) == 0
+        if not ok.any():
             break
+        cand, cand_class = members[ok], owner[ok]
+        # per class: cheapest candidate, lowest node index on ties
+        pick = np.lexsort((cand, costs[cand], cand_class))
+        cand, cand_class = cand[pick], cand_class[pick]
+        lead = np.ones(len(cand), dtype=np.bool_)
+        np.not_equal(cand_class[1:], cand_class[:-1], out=lead[1:])
+        trial = list(current)
+        for cls, node in zip(classes[cand_class[lead]].tolist(), cand[lead].tolist(), strict=True):
+            trial[cls] = node
         trial_cost, trial_order = verify_choice(model, trial)
         if trial_cost >= current_cost:
             break
@@ -568,14 +668,15 @@ def _greedy_pair(model: EGraphModel, usable: Sequence[bool], improve_result: boo
 
 def _greedy_pair_body(model: EGraphModel, usable: Sequence[bool], improve_result: bool
                       ) -> dict[str, object]:
-    tree, best = tree_choice(model, usable)
+    mask = _mask(usable)  # converted once for the NumPy and compiled passes
+    tree, best = tree_choice(model, mask)
     _check_roots_chosen(model, tree, usable)
-    dag = dag_choice(model, usable)
+    dag = dag_choice(model, mask)
     if chosen_order(model, dag) is None:  # cannot happen (children settle first); be safe
         dag = list(tree)
     if improve_result:
-        tree = improve(model, tree, usable)
-        dag = improve(model, dag, usable)
+        tree = improve(model, tree, mask)
+        dag = improve(model, dag, mask)
     tree_cost, dag_cost = _dag_cost(model, tree), _dag_cost(model, dag)
     dag_wins = dag_cost <= tree_cost
     return {"choice": dag if dag_wins else tree, "name": "greedy-dag" if dag_wins else "greedy-tree",

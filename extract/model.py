@@ -199,8 +199,8 @@ class EGraphModel:
         return [flat[a:b] for a, b in pairwise(ptr)]
 
     @cached_property
-    def _unique_csr(self) -> tuple[list[int], list[int], IntArray, IntArray]:
-        """Distinct child classes per node in CSR form, sorted: ``(ptr, flat, owner, cls)``."""
+    def _unique_arrays(self) -> tuple[IntArray, IntArray, IntArray]:
+        """Distinct child classes per node, sorted, in CSR form: ``(ptr, owner, cls)`` arrays."""
         n, n_classes = self.num_nodes, max(self.num_classes, 1)
         lengths = np.diff(self.child_ptr)
         owner = np.repeat(np.arange(n, dtype=np.int64), lengths)
@@ -212,6 +212,27 @@ class EGraphModel:
         u_owner, u_cls = key // n_classes, key % n_classes
         ptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(u_owner, minlength=n), out=ptr[1:])
+        return _frozen(ptr), _frozen(u_owner), _frozen(u_cls)
+
+    @property
+    def unique_child_csr(self) -> tuple[IntArray, IntArray]:
+        """Distinct child classes per node (sorted) in CSR form: ``(ptr, classes)`` arrays."""
+        ptr, _, u_cls = self._unique_arrays
+        return ptr, u_cls
+
+    @cached_property
+    def parent_csr(self) -> tuple[IntArray, IntArray]:
+        """Per e-class, the distinct nodes having it as a child (ascending), CSR: ``(ptr, nodes)``."""
+        _, u_owner, u_cls = self._unique_arrays
+        order = np.argsort(u_cls, kind="stable")
+        ptr = np.zeros(self.num_classes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(u_cls, minlength=self.num_classes), out=ptr[1:])
+        return _frozen(ptr), _frozen(u_owner[order])
+
+    @cached_property
+    def _unique_csr(self) -> tuple[list[int], list[int], IntArray, IntArray]:
+        """``_unique_arrays`` with the pointer and classes also as lists: ``(ptr, cls, owner, cls)``."""
+        ptr, u_owner, u_cls = self._unique_arrays
         return ptr.tolist(), u_cls.tolist(), u_owner, u_cls
 
     @cached_property
@@ -230,11 +251,8 @@ class EGraphModel:
     @cached_property
     def parents_lists(self) -> list[list[int]]:
         """Per e-class, the distinct nodes that have it as a child (ascending node order)."""
-        _, _, u_owner, u_cls = self._unique_csr
-        order = np.argsort(u_cls, kind="stable")
-        flat = u_owner[order].tolist()
-        ptr = np.zeros(self.num_classes + 1, dtype=np.int64)
-        np.cumsum(np.bincount(u_cls, minlength=self.num_classes), out=ptr[1:])
+        ptr, nodes = self.parent_csr
+        flat = nodes.tolist()
         p = ptr.tolist()
         return [flat[a:b] for a, b in pairwise(p)]
 
@@ -278,7 +296,7 @@ class EGraphModel:
             copy.__dict__.pop(name, None)
         # keep the structural caches: they do not depend on costs
         for name in ("node_index", "class_index", "child_classes", "children_lists",
-                     "_unique_csr", "unique_children", "class_node_lists", "parents_lists",
+                     "_unique_arrays", "parent_csr", "_unique_csr", "unique_children", "class_node_lists", "parents_lists",
                      "class_list"):
             if name in self.__dict__:
                 copy.__dict__[name] = self.__dict__[name]

@@ -10,6 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+
+from . import _native
 from .errors import CostOverflowError, InvalidExtractionError, overflow_message
 from .extraction import Extraction, choices_from_dict
 from .model import EGraphModel
@@ -23,7 +26,43 @@ def costs_match(a: float, b: float) -> bool:
 
 
 def verify_choice(model: EGraphModel, choice: Sequence[int]) -> tuple[float, list[int]]:
-    """Verify an internal choice array; return ``(dag_cost, reachable classes in topo order)``."""
+    """Verify an internal choice array; return ``(dag_cost, reachable classes in topo order)``.
+
+    The search runs compiled (:mod:`extract._native`) when it can; on any failure the Python
+    search below reruns, so the error names the same class or node either way.
+    """
+    fast = _verify_choice_native(model, choice)
+    if fast is not None:
+        return fast
+    return _verify_choice_python(model, choice)
+
+
+def _verify_choice_native(model: EGraphModel, choice: Sequence[int]
+                          ) -> tuple[float, list[int]] | None:
+    """:func:`verify_choice` by the compiled search; ``None`` when it fails or is unavailable."""
+    try:
+        array = np.asarray(choice, dtype=np.int64)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    native = _native.native_chosen_post(model, array)
+    if native is None or native[0] != 0:
+        return None
+    post = native[1]
+    nodes = array[post]
+    costs = model.costs[nodes]
+    if not (bool(np.all(model.node_class[nodes] == post)) and not bool(model.subsumed[nodes].any())
+            and bool(np.isfinite(costs).all())):
+        return None
+    try:
+        total = math.fsum(costs.tolist())
+    except OverflowError:
+        total = math.inf
+    if total in (math.inf, -math.inf):
+        raise CostOverflowError(overflow_message("the DAG cost of the extraction"))
+    return total, post.tolist()
+
+
+def _verify_choice_python(model: EGraphModel, choice: Sequence[int]) -> tuple[float, list[int]]:
     uniq = model.unique_children
     classes = model.class_list
     costs = model.cost_list

@@ -1,6 +1,7 @@
 """The greedy-DAG extractor as it was before it was optimised: the reference that the
-fast :func:`extract.greedy.dag_choice` must match choice for choice, and the full-sweep tree
-value iteration that the frontier sweeps must match (see test_greedy_fast)."""
+fast :func:`extract.greedy.dag_choice` must match choice for choice, the full-sweep tree
+value iteration that the frontier sweeps must match, and the per-class loop of
+:func:`extract.greedy.improve` (see test_greedy_fast and test_greedy_native)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from egraph_dsl.extract.model import EGraphModel
+from egraph_dsl.extract.verify import _verify_choice_python
 
 INF = float("inf")
 _EMPTY: frozenset[int] = frozenset()
@@ -257,3 +259,37 @@ def reference_tree_sweeps(model: EGraphModel, usable: Sequence[bool], max_sweeps
         choice[dropped] = attained[dropped]
         best[dropped] = new_best[dropped]
     return None
+
+
+def reference_improve(model: EGraphModel, choice: list[int], usable: Sequence[bool], rounds: int = 8
+            ) -> list[int]:
+    """extract.greedy.improve before it was vectorised: one Python loop per class."""
+    uniq = model.unique_children
+    members = model.class_node_lists
+    costs = model.cost_list
+    current = list(choice)
+    current_cost, order = _verify_choice_python(model, current)
+    for _ in range(rounds):
+        pos = [-1] * model.num_classes
+        for i, cls in enumerate(order):
+            pos[cls] = i
+        trial = list(current)
+        changed = False
+        for cls in order:
+            here = pos[cls]
+            best_node = trial[cls]
+            best_cost = costs[best_node]
+            for node in members[cls]:
+                if usable[node] and costs[node] < best_cost and all(
+                        pos[k] > here for k in uniq[node]):
+                    best_node, best_cost = node, costs[node]
+            if best_node != trial[cls]:
+                trial[cls] = best_node
+                changed = True
+        if not changed:
+            break
+        trial_cost, trial_order = _verify_choice_python(model, trial)
+        if trial_cost >= current_cost:
+            break
+        current, current_cost, order = trial, trial_cost, trial_order
+    return current
