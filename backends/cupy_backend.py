@@ -329,6 +329,3 @@ def compile_plan(plan: Plan, to_host: bool = False, **options: Any) -> CupyExecu
         raise BackendError(f"cupy backend: unknown option(s) {', '.join(sorted(options))} (known: to_host)")
     return CupyExecutable(plan, to_host)
 
-
-def run(plan: Plan, args: Sequence[Any]) -> Any:
-    return compile_plan(plan)(*args)

@@ -164,6 +164,3 @@ def compile_plan(plan: Plan, min_elements: int = 0, **options: Any) -> NativeExe
         raise BackendError(f"native backend: unknown option(s) {', '.join(sorted(options))} (known: min_elements)")
     return NativeExecutable(plan, min_elements)
 
-
-def run(plan: Plan, args: Sequence[Any]) -> Any:
-    return compile_plan(plan)(*args)

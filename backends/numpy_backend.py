@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -98,6 +98,3 @@ def compile_plan(plan: Plan, **options: Any) -> NumpyExecutable:
         raise TypeError(f"the numpy backend takes no options, got {sorted(options)}")
     return NumpyExecutable(plan)
 
-
-def run(plan: Plan, args: Sequence[Any]) -> Any:
-    return compile_plan(plan)(*args)

@@ -13,6 +13,7 @@ otherwise. Boolean masks give data-dependent shapes and are refused with a point
 from __future__ import annotations
 
 import math
+import operator
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ import numpy as np
 from . import ops
 from .errors import ShapeError, TraceError, UnsupportedOperationError
 from .term import Term, make
-from .trace import LazyArray, _where, elementwise, lift, reshape, transpose
+from .trace import LazyArray, _where, elementwise, lift, register_functions, reshape, transpose
 
 
 def _short(key: object) -> str:
@@ -217,3 +218,6 @@ def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: Any = No
     else:
         (dim,) = ops.normalize_axis(int(axis), x.ndim, "take") or (0,)
     return _take(x, idx, dim)
+
+
+register_functions({operator.getitem: getitem, np.take: take})

@@ -21,7 +21,7 @@ import numpy as np
 from . import dtypes
 from .errors import ShapeError, UnsupportedOperationError
 from .term import make
-from .trace import LazyArray, _strong, _where, astype, lift, reshape, transpose
+from .trace import LazyArray, _strong, _where, astype, elementwise, lift, register_functions, reshape, transpose
 
 
 def _axes(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
@@ -271,8 +271,6 @@ def roll(a: Any, shift: Any, axis: Any = None) -> LazyArray:
 
 def outer(a: Any, b: Any, out: Any = None) -> LazyArray:
     """np.outer: the flattened ``a`` as a column times the flattened ``b`` as a row."""
-    from .trace import elementwise
-
     _refuse_out(out, "outer")
     x, y = _strong(lift(a)), _strong(lift(b))
     return elementwise("mul", reshape(x, (x.size, 1)), reshape(y, (1, y.size)))
@@ -285,8 +283,6 @@ def _tri_mask(shape: tuple[int, ...], k: int, upper: bool) -> LazyArray:
 
 
 def _triangle(m: Any, k: int, upper: bool) -> LazyArray:
-    from .trace import elementwise
-
     x = _strong(lift(m))
     if x.ndim == 0:
         raise ShapeError(f"np.{'triu' if upper else 'tril'} needs an array of at least 1 dimension{_where()}")
@@ -368,8 +364,6 @@ def repeat(a: Any, repeats: Any, axis: Any = None) -> LazyArray:
 
 def kron(a: Any, b: Any) -> LazyArray:
     """np.kron: every product ``a[i] * b[j]`` once, interleaved by broadcasting and reshaped."""
-    from .trace import elementwise
-
     x, y = _strong(lift(a)), _strong(lift(b))
     ndim = max(x.ndim, y.ndim)
     xs, ys = (1,) * (ndim - x.ndim) + x.shape, (1,) * (ndim - y.ndim) + y.shape
@@ -412,6 +406,10 @@ def _array(x: LazyArray) -> LazyArray:
     """The result is an ndarray in NumPy even where it is 0-d (np.expand_dims, ravel)."""
     return LazyArray(x.term, array0d=True)
 
+
+register_functions({getattr(np, name): globals()[name] for name in (
+    "concatenate", "stack", "expand_dims", "squeeze", "swapaxes", "moveaxis", "ravel", "flip", "hstack", "vstack",
+    "column_stack", "split", "array_split", "roll", "outer", "triu", "tril", "diag", "tile", "repeat", "kron", "pad")})
 
 __all__ = ["array_split", "column_stack", "concatenate", "diag", "expand_dims", "flip", "hstack", "kron", "moveaxis",
            "outer", "pad", "ravel", "repeat", "roll", "split", "squeeze", "stack", "swapaxes", "tile", "tril", "triu",

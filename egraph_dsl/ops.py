@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -56,8 +56,6 @@ class OpSpec:
     spellings: tuple[str, ...] = ()  # other NumPy ufunc names (``ufunc.__name__``) traced to this op
     scipy: str | None = None  # the scipy.special ufunc traced to this op, if one (scipy is optional)
     view: bool = False  # its result may be a view of its first argument (never written into)
-    notes: str = ""
-    doc: str = field(default="", repr=False)
 
     @property
     def elementwise(self) -> bool:
@@ -309,35 +307,35 @@ def _declare(spec: OpSpec) -> OpSpec:
 
 def _unary(name: str, egg: str, impl: Callable[..., Any], c_expr: str, real: Callable[..., Any],
            domain: str = "all reals", flops: float = 1.0, result_dtype: str | None = None,
-           ufunc: str | None = None, spellings: tuple[str, ...] = (), scipy: str | None = None,
-           notes: str = "") -> None:
+           ufunc: str | None = None, spellings: tuple[str, ...] = (), scipy: str | None = None) -> None:
     _declare(OpSpec(name, egg, Kind.ELEMENTWISE, 1, impl, c_expr=c_expr, real=_vectorize(real),
                     domain=domain, flops_per_element=flops, result_dtype=result_dtype, ufunc=ufunc,
-                    spellings=spellings, scipy=scipy, notes=notes))
+                    spellings=spellings, scipy=scipy))
 
 
 def _binary(name: str, egg: str, impl: Callable[..., Any], c_expr: str, real: Callable[..., Any],
             symbol: str | None = None, domain: str = "all reals", flops: float = 1.0,
-            result_dtype: str | None = None, notes: str = "", ufunc: str | None = None,
+            result_dtype: str | None = None, ufunc: str | None = None,
             spellings: tuple[str, ...] = (), scipy: str | None = None) -> None:
     _declare(OpSpec(name, egg, Kind.ELEMENTWISE, 2, impl, c_expr=c_expr, real=_vectorize(real),
                     symbol=symbol, domain=domain, flops_per_element=flops, result_dtype=result_dtype,
-                    notes=notes, ufunc=ufunc, spellings=spellings, scipy=scipy))
+                    ufunc=ufunc, spellings=spellings, scipy=scipy))
 
 
 # leaves: a named input, and a weak scalar constant (its dtype is the dtype of the op it feeds)
+# input: bound to an argument at call time
 _declare(OpSpec("input", "Var", Kind.LEAF, 0, lambda xp: None, attrs=("name",), flops_per_element=0.0,
-                real=lambda m: None, c_expr="{name}", notes="bound to an argument at call time"))
+                real=lambda m: None, c_expr="{name}"))
+# const: weak scalar: takes the dtype of the elementwise op it feeds
 _declare(OpSpec("const", "Const", Kind.LEAF, 0, lambda xp, value: value, attrs=("value",),
-                c_expr="{value}", real=lambda m, value: m.const(value), flops_per_element=0.0,
-                notes="weak scalar: takes the dtype of the elementwise op it feeds"))
+                c_expr="{value}", real=lambda m, value: m.const(value), flops_per_element=0.0))
 
 # an array the traced function closed over (or passed to NumPy), by value at trace time; the
 # value lives outside the e-graph, which sees only its key (egraph_dsl/constants.py)
+# array_const: a read-only snapshot; never written into, copied when returned
 _declare(OpSpec("array_const", "ArrayConst", Kind.LEAF, 0, lambda xp, array: xp.asarray(array.value),
                 attrs=("array",), flops_per_element=0.0, domain="all reals",
-                real=lambda m, array: _constant_real(m, array.value),
-                notes="a read-only snapshot; never written into, copied when returned"))
+                real=lambda m, array: _constant_real(m, array.value)))
 
 _binary("add", "Add", lambda xp, a, b: xp.add(a, b), "({0} + {1})", lambda m, a, b: a + b, "+", ufunc="add")
 _binary("sub", "Sub", lambda xp, a, b: xp.subtract(a, b), "({0} - {1})", lambda m, a, b: a - b, "-",
@@ -348,10 +346,12 @@ _binary("div", "Div", lambda xp, a, b: xp.true_divide(a, b), "({0} / {1})", lamb
         domain="divisor != 0", flops=4.0, ufunc="divide", spellings=("true_divide",))
 _binary("pow", "Pow", lambda xp, a, b: xp.power(a, b), "pow({0}, {1})", lambda m, a, b: m.pow(a, b), "**",
         domain="base > 0, or base = 0 with exponent > 0, or an integer exponent", flops=40.0, ufunc="power")
+# maximum: propagates nan like np.maximum
 _binary("maximum", "Maximum", lambda xp, a, b: xp.maximum(a, b), "fmax_nan({0}, {1})",
-        lambda m, a, b: m.maximum(a, b), notes="propagates nan like np.maximum", ufunc="maximum")
+        lambda m, a, b: m.maximum(a, b), ufunc="maximum")
+# minimum: propagates nan like np.minimum
 _binary("minimum", "Minimum", lambda xp, a, b: xp.minimum(a, b), "fmin_nan({0}, {1})",
-        lambda m, a, b: m.minimum(a, b), notes="propagates nan like np.minimum", ufunc="minimum")
+        lambda m, a, b: m.minimum(a, b), ufunc="minimum")
 _binary("logaddexp", "Logaddexp", lambda xp, a, b: xp.logaddexp(a, b), "logaddexp_({0}, {1})",
         lambda m, a, b: m.log(m.exp(a) + m.exp(b)), flops=30.0, ufunc="logaddexp")
 for _name, _egg, _fn, _sym, _c in (
@@ -421,9 +421,9 @@ for _name, _egg, _c in (
            domain="all reals (the real line has no nan, no infinity and no -0.0)")
 _unary("logical_not", "LogicalNot", lambda xp, a: xp.logical_not(a), "(!{0})", lambda m, a: m.logical_not(a),
        result_dtype="bool", ufunc="logical_not")
+# invert: ~ on bool is logical not; the C expression is for integers only
 _unary("invert", "Invert", lambda xp, a: xp.invert(a), "(~{0})", lambda m, a: m.invert(a), ufunc="invert",
-       domain="bools and integers (two's complement); NumPy refuses floats",
-       notes="~ on bool is logical not; the C expression is for integers only")
+       domain="bools and integers (two's complement); NumPy refuses floats")
 for _name, _egg, _c, _symbol, _bool in (
     ("logical_and", "LogicalAnd", "({0} && {1})", None, True),
     ("logical_or", "LogicalOr", "({0} || {1})", None, True),
@@ -436,15 +436,17 @@ for _name, _egg, _c, _symbol, _bool in (
             (lambda f: lambda m, a, b: getattr(m, f)(a, b))(_name), _symbol,
             result_dtype="bool" if _bool else None, ufunc=_name,
             domain="all reals (nonzero is true)" if _bool else "bools and integers (two's complement)")
+# floor_divide: floor(a / b) as NumPy's npy_divmod rounds it
 _binary("floor_divide", "FloorDivide", lambda xp, a, b: xp.floor_divide(a, b), "floor_divide_({0}, {1})",
         lambda m, a, b: m.floor_divide(a, b), "//", domain="divisor != 0 (NumPy: 0 for integers, a / b for floats)",
-        flops=8.0, ufunc="floor_divide", notes="floor(a / b) as NumPy's npy_divmod rounds it")
+        flops=8.0, ufunc="floor_divide")
+# remainder: Python's %: the sign of the divisor
 _binary("remainder", "Remainder", lambda xp, a, b: xp.remainder(a, b), "remainder_({0}, {1})",
         lambda m, a, b: m.remainder(a, b), "%", domain="divisor != 0 (NumPy: 0 for integers, nan for floats)",
-        flops=8.0, ufunc="remainder", notes="Python's %: the sign of the divisor")
+        flops=8.0, ufunc="remainder")
+# fmod: C's fmod: the sign of the dividend
 _binary("fmod", "Fmod", lambda xp, a, b: xp.fmod(a, b), "fmod_({0}, {1})", lambda m, a, b: m.fmod(a, b),
-        domain="divisor != 0 (NumPy: 0 for integers, nan for floats)", flops=8.0, ufunc="fmod",
-        notes="C's fmod: the sign of the dividend")
+        domain="divisor != 0 (NumPy: 0 for integers, nan for floats)", flops=8.0, ufunc="fmod")
 _binary("arctan2", "Arctan2", lambda xp, a, b: xp.arctan2(a, b), "atan2({0}, {1})", lambda m, a, b: m.atan2(a, b),
         domain="(y, x) != (0, 0) (IEEE: decided by the zero signs)", flops=30.0, ufunc="arctan2")
 _binary("hypot", "Hypot", lambda xp, a, b: xp.hypot(a, b), "hypot({0}, {1})", lambda m, a, b: m.sqrt(a * a + b * b),
@@ -472,9 +474,9 @@ _binary("xlogy", "Xlogy", lambda xp, a, b: _special(xp).xlogy(a, b), "xlogy_({0}
 _binary("xlog1py", "Xlog1py", lambda xp, a, b: _special(xp).xlog1py(a, b), "xlog1py_({0}, {1})",
         lambda m, a, b: m.xlog1py(a, b), domain="x = 0, or y > -1", flops=25.0, scipy="xlog1py")
 
+# where: the condition is bool; branches share a dtype
 _declare(OpSpec("where", "Where", Kind.ELEMENTWISE, 3, lambda xp, c, a, b: xp.where(c, a, b),
-                c_expr="({0} ? {1} : {2})", real=_vectorize(lambda m, c, a, b: m.select(c, a, b)),
-                notes="the condition is bool; branches share a dtype"))
+                c_expr="({0} ? {1} : {2})", real=_vectorize(lambda m, c, a, b: m.select(c, a, b))))
 
 for _name, _egg, _impl, _real, _flops in (
     ("sum", "Sum", _sum, _reduce_real(lambda m, a, b: a + b), 1.0),
@@ -488,13 +490,15 @@ for _name, _egg, _impl, _real, _flops in (
                     domain="non-empty reduced axes" if _name in ("max", "min") else
                     "all reals; -inf over an empty axis (log of an empty sum)" if _name == "logsumexp" else "all reals"))
 
+# matmul: np.matmul semantics for 1-D and 2-D operands (and stacks)
 _declare(OpSpec("matmul", "Matmul", Kind.LINALG, 2, lambda xp, a, b: xp.matmul(a, b),
-                real=_structural_real(_matmul_real), symbol="@", flops_per_element=2.0,
-                notes="np.matmul semantics for 1-D and 2-D operands (and stacks)"))
+                real=_structural_real(_matmul_real), symbol="@", flops_per_element=2.0))
+# trace: 2-D only
 _declare(OpSpec("trace", "Trace", Kind.LINALG, 1, lambda xp, a: xp.trace(a),
-                real=_structural_real(_trace_real), notes="2-D only"))
+                real=_structural_real(_trace_real)))
+# diagonal: 2-D only, main diagonal
 _declare(OpSpec("diagonal", "Diagonal", Kind.LAYOUT, 1, lambda xp, a: xp.diagonal(a).copy(),
-                real=_structural_real(np.diagonal), notes="2-D only, main diagonal"))
+                real=_structural_real(np.diagonal)))
 _declare(OpSpec("transpose", "Transpose", Kind.LAYOUT, 1,
                 lambda xp, a, axes: xp.transpose(a, axes), attrs=("axes",),
                 real=_structural_real(lambda a, axes: np.transpose(a, axes)), view=True))
@@ -503,49 +507,49 @@ _declare(OpSpec("reshape", "Reshape", Kind.LAYOUT, 1, lambda xp, a, shape: xp.re
 _declare(OpSpec("broadcast_to", "BroadcastTo", Kind.LAYOUT, 1,
                 lambda xp, a, shape: xp.broadcast_to(a, shape), attrs=("shape",),
                 real=_structural_real(lambda a, shape: np.broadcast_to(a, shape)), view=True))
+# slice: basic indexing: start:stop:step on every axis (ints and None add a reshape)
 _declare(OpSpec("slice", "Slice", Kind.LAYOUT, 1, _slice, attrs=("slices",),
-                real=_structural_real(lambda a, slices: _slice(np, a, slices)), view=True,
-                notes="basic indexing: start:stop:step on every axis (ints and None add a reshape)"))
+                real=_structural_real(lambda a, slices: _slice(np, a, slices)), view=True))
+# take: np.take(a, indices, axis=dim): a gather by an integer array, a copy
 _declare(OpSpec("take", "Take", Kind.LAYOUT, 2, _take, attrs=("dim",), real=_take_real,
-                domain="every index in [-n, n) for the axis size n (else IndexError)",
-                notes="np.take(a, indices, axis=dim): a gather by an integer array, a copy"))
+                domain="every index in [-n, n) for the axis size n (else IndexError)"))
+# index_check: normalizes the indices of one axis of a multi-array gather (x[rows, cols])
 _declare(OpSpec("index_check", "IndexCheck", Kind.LAYOUT, 1, _index_check, attrs=("shape",),
                 real=_structural_real(lambda i, shape: np.where(np.asarray(i) < 0, np.asarray(i) + shape[0], i)),
-                domain="every index in [-n, n) for n = shape[0] (else IndexError)",
-                notes="normalizes the indices of one axis of a multi-array gather (x[rows, cols])"))
+                domain="every index in [-n, n) for n = shape[0] (else IndexError)"))
+# concat: np.concatenate of two arrays of one dtype along dim (more: nested); a copy
 _declare(OpSpec("concat", "Concat", Kind.LAYOUT, 2,
                 lambda xp, a, b, dim: xp.concatenate((a, b), axis=dim), attrs=("dim",),
-                real=_structural_real(lambda a, b, dim: np.concatenate((a, b), axis=dim)),
-                notes="np.concatenate of two arrays of one dtype along dim (more: nested); a copy"))
+                real=_structural_real(lambda a, b, dim: np.concatenate((a, b), axis=dim))))
+# scatter_add: the adjoint of take: zeros of size `size` along dim, updates added at the indices
+# (repeated indices accumulate, as np.add.at); a copy
 _declare(OpSpec("scatter_add", "ScatterAdd", Kind.LAYOUT, 2, _scatter_add, attrs=("dim", "size"),
                 real=lambda m, u, i, dim, size: _scatter_add(np, np.asarray(u, dtype=object),
                                                              np.asarray(i).astype(np.int64), dim, size),
-                domain="every index in [-size, size) (else IndexError)",
-                notes="the adjoint of take: zeros of size `size` along dim, updates added at the indices "
-                      "(repeated indices accumulate, as np.add.at); a copy"))
+                domain="every index in [-size, size) (else IndexError)"))
 # reductions and scans traced by egraph_dsl/reductions.py;
 # each impl is the NumPy call the user's code makes, so results are NumPy's bit for bit
+# prod: np.prod (multiply.reduce); the tracer casts bool/int32 to int64 first, as NumPy does
 _declare(OpSpec("prod", "Prod", Kind.REDUCTION, 1,
                 lambda xp, a, axis=None, keepdims=False: xp.multiply.reduce(a, axis=axis, keepdims=keepdims),
-                attrs=("axis", "keepdims"), real=_reduce_real(lambda m, a, b: a * b),
-                notes="np.prod (multiply.reduce); the tracer casts bool/int32 to int64 first, as NumPy does"))
+                attrs=("axis", "keepdims"), real=_reduce_real(lambda m, a, b: a * b)))
 for _name, _egg in (("argmax", "Argmax"), ("argmin", "Argmin")):
+    # np.argmax / np.argmin over all axes (the flat index) or one axis
     _declare(OpSpec(_name, _egg, Kind.REDUCTION, 1,
                     (lambda f: lambda xp, a, axis=None, keepdims=False: _arg_extremum(xp, f, a, axis, keepdims))(_name),
                     attrs=("axis", "keepdims"), result_dtype="int64",
                     real=(lambda f: lambda m, a, axis=None, keepdims=False: _arg_extremum_real(m, f, a, axis, keepdims))(_name),
-                    domain="non-empty reduced axis; the first occurrence (a nan counts as the extremum)",
-                    notes="np.argmax / np.argmin over all axes (the flat index) or one axis"))
+                    domain="non-empty reduced axis; the first occurrence (a nan counts as the extremum)"))
 for _name, _egg, _ufunc in (("cumsum", "Cumsum", "add"), ("cumprod", "Cumprod", "multiply")):
+    # np.cumsum / np.cumprod along axis dim: a running add / multiply, in order (not pairwise); a copy
     _declare(OpSpec(_name, _egg, Kind.LINALG, 1,
                     (lambda u: lambda xp, a, dim: getattr(xp, u).accumulate(a, axis=dim))(_ufunc), attrs=("dim",),
-                    real=(lambda u: lambda m, a, dim: _accumulate_real(u, a, dim))(_ufunc),
-                    notes=f"np.{_name} along axis dim: a running {_ufunc}, in order (not pairwise); a copy"))
+                    real=(lambda u: lambda m, a, dim: _accumulate_real(u, a, dim))(_ufunc)))
+# astype: explicit dtype conversion inserted by the tracer
 _declare(OpSpec("astype", "Astype", Kind.ELEMENTWISE, 1,
                 lambda xp, a, dtype: xp.asarray(a).astype(dtype), attrs=("dtype",),
                 c_expr="(({dtype}){0})", real=lambda m, a, dtype: np.asarray(a, dtype=object),
-                domain="exact between floats only when the value is representable",
-                notes="explicit dtype conversion inserted by the tracer"))
+                domain="exact between floats only when the value is representable"))
 
 
 # the tracer's tables, derived from the declarations: NumPy ufunc names (``ufunc.__name__``) and
@@ -563,7 +567,6 @@ def spec(name: str) -> OpSpec:
 
 
 BY_EGG: Mapping[str, OpSpec] = {s.egg: s for s in OPS.values()}
-BY_SYMBOL: Mapping[str, OpSpec] = {s.symbol: s for s in OPS.values() if s.symbol}
 
 
 # ------------------------------------------------------------------ shape and dtype rules

@@ -23,8 +23,9 @@ import numpy as np
 
 from . import dtypes, ops
 from .errors import ShapeError, TraceError, UnsupportedOperationError
+from .layout import concatenate
 from .term import make
-from .trace import LazyArray, _strong, _where, astype, elementwise, lift, reduce_, reshape
+from .trace import LazyArray, _strong, _where, astype, elementwise, lift, reduce_, register_functions, reshape
 
 
 def _array(a: Any, op: str) -> LazyArray:
@@ -231,8 +232,6 @@ def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Laz
 
 def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = np._NoValue, append: Any = np._NoValue) -> LazyArray:
     """np.diff: ``a[1:] - a[:-1]`` along ``axis``, ``n`` times (``!=`` for bools)."""
-    from .layout import concatenate
-
     x = _array(a, "diff")
     if n < 0:
         raise ValueError(f"order must be non-negative but got {n!r}{_where()}")
@@ -294,6 +293,12 @@ sort = refused("sort", _SORT_HINT)
 argsort = refused("argsort", _SORT_HINT)
 partition = refused("partition", _SORT_HINT)
 argpartition = refused("argpartition", _SORT_HINT)
+
+# reductions and scans (np.any / np.all are any_ / all_ here)
+register_functions({getattr(np, name): globals()[name] for name in (
+    "prod", "argmax", "argmin", "count_nonzero", "nansum", "var", "std", "average", "cumsum", "cumprod", "diff",
+    "ptp", "median", "percentile", "quantile", "nanmedian", "nanpercentile", "nanquantile", "sort", "argsort",
+    "partition", "argpartition")} | {np.any: any_, np.all: all_})
 
 __all__ = ["all_", "any_", "argmax", "argmin", "average", "count_nonzero", "cumprod", "cumsum", "diff", "median",
            "nansum", "percentile", "prod", "ptp", "quantile", "sort", "std", "var"]

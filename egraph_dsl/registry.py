@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from .errors import RulesetError
-from .rules import Claim, Rule
+from .rules import Rule
 
 
 @dataclass(frozen=True)
@@ -67,9 +67,6 @@ class RuleSet:
             if r.name == name:
                 return r
         raise RulesetError(f"ruleset {self.name!r} has no rule {name!r}; it has {[r.name for r in self.rules]}")
-
-    def without_claims(self, *claims: Claim) -> RuleSet:
-        return RuleSet(self.name, [r for r in self.rules if r.claim not in claims], self.tags, self.doc)
 
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*(\+[A-Za-z_][A-Za-z0-9_.-]*)*")  # words, joined by + in combinations

@@ -186,6 +186,3 @@ def format_terms(roots: Iterable[Term], names: Mapping[int, str] | None = None) 
     outs = ", ".join(label[id(r)] for r in roots)
     return "\n".join([*lines, f"  return {outs}"])
 
-
-def count_ops(roots: Iterable[Term]) -> int:
-    return sum(1 for t in postorder(roots) if t.op not in ("input", "const"))

@@ -15,6 +15,7 @@ import contextvars
 import inspect
 import linecache
 import math
+import operator
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -159,9 +160,7 @@ class LazyArray:
         )
 
     def __getitem__(self, key: object) -> LazyArray:
-        from .indexing import getitem
-
-        return getitem(self, key)
+        return _handler(operator.getitem)(self, key)  # type: ignore[no-any-return]
 
     def __setitem__(self, key: object, value: object) -> None:
         raise UnsupportedOperationError(f"in-place assignment to a traced array{_where()}; "
@@ -220,17 +219,17 @@ class LazyArray:
     def min(self, axis: Any = None, keepdims: bool = False, **kw: Any) -> LazyArray:
         return reduce_("min", self, axis, keepdims, kw)
 
-    # ndarray methods of egraph_dsl/reductions.py (ndarray.ptp is gone in NumPy 2)
-    def prod(self, *args: Any, **kw: Any) -> Any: return _deferred("reductions", "prod")(self, *args, **kw)
-    def var(self, *args: Any, **kw: Any) -> Any: return _deferred("reductions", "var")(self, *args, **kw)
-    def std(self, *args: Any, **kw: Any) -> Any: return _deferred("reductions", "std")(self, *args, **kw)
-    def argmax(self, *args: Any, **kw: Any) -> Any: return _deferred("reductions", "argmax")(self, *args, **kw)
-    def argmin(self, *args: Any, **kw: Any) -> Any: return _deferred("reductions", "argmin")(self, *args, **kw)
-    def any(self, *args: Any, **kw: Any) -> Any: return _deferred("reductions", "any_")(self, *args, **kw)
-    def all(self, *args: Any, **kw: Any) -> Any: return _deferred("reductions", "all_")(self, *args, **kw)
-    def cumsum(self, *args: Any, **kw: Any) -> Any: return _deferred("reductions", "cumsum")(self, *args, **kw)
-    def cumprod(self, *args: Any, **kw: Any) -> Any: return _deferred("reductions", "cumprod")(self, *args, **kw)
-    def sort(self, *args: Any, **kw: Any) -> Any: return _deferred("reductions", "sort")(self, *args, **kw)
+    # ndarray methods that are NumPy functions of egraph_dsl/reductions.py (ndarray.ptp is gone in NumPy 2)
+    def prod(self, *args: Any, **kw: Any) -> Any: return _handler(np.prod)(self, *args, **kw)
+    def var(self, *args: Any, **kw: Any) -> Any: return _handler(np.var)(self, *args, **kw)
+    def std(self, *args: Any, **kw: Any) -> Any: return _handler(np.std)(self, *args, **kw)
+    def argmax(self, *args: Any, **kw: Any) -> Any: return _handler(np.argmax)(self, *args, **kw)
+    def argmin(self, *args: Any, **kw: Any) -> Any: return _handler(np.argmin)(self, *args, **kw)
+    def any(self, *args: Any, **kw: Any) -> Any: return _handler(np.any)(self, *args, **kw)
+    def all(self, *args: Any, **kw: Any) -> Any: return _handler(np.all)(self, *args, **kw)
+    def cumsum(self, *args: Any, **kw: Any) -> Any: return _handler(np.cumsum)(self, *args, **kw)
+    def cumprod(self, *args: Any, **kw: Any) -> Any: return _handler(np.cumprod)(self, *args, **kw)
+    def sort(self, *args: Any, **kw: Any) -> Any: return _handler(np.sort)(self, *args, **kw)
 
     def reshape(self, *shape: Any, **kw: Any) -> LazyArray:
         return reshape(self, shape[0] if len(shape) == 1 else shape, **kw)
@@ -253,43 +252,34 @@ class LazyArray:
     def clip(self, lo: Operand = None, hi: Operand = None) -> LazyArray:
         return clip(self, lo, hi)
 
+    # ndarray methods that are NumPy functions of egraph_dsl/indexing.py and egraph_dsl/layout.py
     def take(self, indices: Operand, axis: Any = None, out: Any = None, mode: Any = None) -> LazyArray:
-        from .indexing import take
-
-        return take(self, indices, axis, out, mode)
+        return _handler(np.take)(self, indices, axis, out, mode)  # type: ignore[no-any-return]
 
     def ravel(self, order: str = "C") -> LazyArray:
-        from .layout import ravel
-
-        return ravel(self, order)
+        return _handler(np.ravel)(self, order)  # type: ignore[no-any-return]
 
     def flatten(self, order: str = "C") -> LazyArray:
-        from .layout import ravel
-
-        return ravel(self, order)  # a copy in NumPy; every traced result is fresh anyway
+        return _handler(np.ravel)(self, order)  # type: ignore[no-any-return]  # a copy in NumPy; traced results are fresh
 
     def squeeze(self, axis: Any = None) -> LazyArray:
-        from .layout import squeeze
-
-        return squeeze(self, axis)
+        return _handler(np.squeeze)(self, axis)  # type: ignore[no-any-return]
 
     def swapaxes(self, axis1: Any, axis2: Any) -> LazyArray:
-        from .layout import swapaxes
-
-        return swapaxes(self, axis1, axis2)
+        return _handler(np.swapaxes)(self, axis1, axis2)  # type: ignore[no-any-return]
 
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         return _array_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func: Callable[..., Any], types: Any, args: Any, kwargs: Any) -> Any:
-        handler = _FUNCTIONS.get(func)
-        if handler is None:
+        found = _FUNCTIONS.get(func)
+        if found is None:
             name = getattr(func, "__name__", repr(func))
             raise UnsupportedOperationError(
                 f"np.{name} is not supported by egraph-dsl's tracer{_where()}; "
-                f"supported NumPy functions: {', '.join(sorted(f.__name__ for f in _FUNCTIONS))}"
+                f"supported NumPy functions: {', '.join(sorted(f.__name__ for f in _FUNCTIONS if f is not operator.getitem))}"
             )
-        return handler(*args, **kwargs)
+        return found(*args, **kwargs)
 
 
 # ---------------------------------------------------------------------- operand handling
@@ -895,28 +885,7 @@ def _full_like(a: Operand, fill_value: Any, dtype: Any = None, **kw: Any) -> Laz
     return LazyArray(make("broadcast_to", [make("astype", [const(float(fill_value))], dtype=dt)], shape=la.shape))
 
 
-def _take_fn(a: Operand, indices: Operand, axis: Any = None, out: Any = None, mode: Any = None) -> LazyArray:
-    from .indexing import take
-
-    return take(a, indices, axis, out, mode)
-
-
-def _layout_fn(name: str) -> Callable[..., LazyArray]:
-    """np.concatenate, np.stack, … from :mod:`egraph_dsl.layout` (imported on first use: it imports this module)."""
-
-    def handler(*args: Any, **kwargs: Any) -> LazyArray:
-        from . import layout
-
-        fn: Callable[..., LazyArray] = getattr(layout, name)
-        return fn(*args, **kwargs)
-
-    return handler
-
-
 _FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
-    np.take: _take_fn,
-    **{getattr(np, name): _layout_fn(name) for name in ("concatenate", "stack", "expand_dims", "squeeze", "swapaxes",
-                                                         "moveaxis", "ravel", "flip")},
     np.sum: _reduction("sum"), np.mean: _reduction("mean"), np.max: _extremum("max"),
     np.amax: _extremum("max"), np.min: _extremum("min"), np.amin: _extremum("min"),
     np.where: _where_fn, np.dot: _dot, np.matmul: matmul, np.transpose: transpose,
@@ -925,29 +894,28 @@ _FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
     np.ones_like: lambda a, dtype=None, **kw: _full_like(a, 1.0, dtype), np.full_like: _full_like,
     np.shape: lambda a: lift(a).shape, np.ndim: lambda a: lift(a).ndim, np.size: lambda a: lift(a).size,
 }
+"""NumPy functions (and ``operator.getitem``, for ``x[key]``) -> the handler that traces them. The handlers of
+this module are listed here; indexing.py, layout.py and reductions.py build on LazyArray, so they add theirs
+with :func:`register_functions` (the package's ``__init__`` imports them: the table is complete whenever
+``egraph_dsl`` is imported)."""
 
 
-def _deferred(module: str, name: str) -> Callable[..., Any]:
-    """A handler from another tracer module (imported on first use: it imports this module)."""
-
-    def handler(*args: Any, **kwargs: Any) -> Any:
-        import importlib
-
-        fn: Callable[..., Any] = getattr(importlib.import_module(f"{__package__}.{module}"), name)
-        return fn(*args, **kwargs)
-
-    return handler
+def register_functions(table: dict[Callable[..., Any], Callable[..., Any]]) -> None:
+    """Add tracing handlers for NumPy functions; a function that already has one is an error."""
+    taken = sorted(getattr(f, "__name__", repr(f)) for f in table if f in _FUNCTIONS)
+    if taken:
+        raise TraceError(f"register_functions: {', '.join(taken)} already have a tracing handler; "
+                         "each NumPy function is traced by exactly one module")
+    _FUNCTIONS.update(table)
 
 
-# reductions and scans of egraph_dsl/reductions.py (np.any / np.all are any_ / all_ there)
-_FUNCTIONS.update({getattr(np, name): _deferred("reductions", name) for name in (
-    "prod", "argmax", "argmin", "count_nonzero", "nansum", "var", "std", "average", "cumsum", "cumprod", "diff",
-    "ptp", "median", "percentile", "quantile", "nanmedian", "nanpercentile", "nanquantile", "sort", "argsort",
-    "partition", "argpartition")})
-_FUNCTIONS.update({np.any: _deferred("reductions", "any_"), np.all: _deferred("reductions", "all_")})
-_FUNCTIONS.update({getattr(np, name): _deferred("layout", name) for name in (
-    "hstack", "vstack", "column_stack", "split", "array_split", "roll", "outer", "triu", "tril", "diag", "tile",
-    "repeat", "kron", "pad")})
+def _handler(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The tracing handler of a NumPy function (the ndarray methods call them too)."""
+    found = _FUNCTIONS.get(func)
+    if found is None:
+        raise UnsupportedOperationError(f"{getattr(func, '__name__', repr(func))} has no tracing handler{_where()}: "
+                                        "import egraph_dsl (its __init__ registers the handlers of every tracer module)")
+    return found
 
 
 # --------------------------------------------------------------------------- tracing

@@ -32,7 +32,8 @@ from .check import RulesetLike, check_case, resolve
 from .compare import _reals_agree, same_type
 from .instantiate import IllTypedError, Template, instantiate, templates
 from .semantics import MpMath, OutOfRangeError, UndefinedError, evaluate_real
-from .z3_semantics import FP_OPS, UnsupportedError, Z3Float, Z3Real, fp_identical
+from .ufunc_semantics import UnsupportedError
+from .z3_semantics import FP_OPS, Z3Float, Z3Real, fp_identical
 
 DEFAULT_TIMEOUT_MS = 2000
 MAX_OBLIGATIONS = 6

@@ -24,6 +24,10 @@ UFUNC_FP_OPS = frozenset({"floor", "ceil", "trunc", "rint", "isnan", "isinf", "i
                           "logical_and", "logical_or", "logical_xor"})
 
 
+class UnsupportedError(Exception):
+    """The op (or constant) has no model in this z3 namespace (here, and in z3_semantics)."""
+
+
 def _real(x: Any) -> Any:
     if isinstance(x, (int, float, Fraction)) and not isinstance(x, bool):
         return z3.RealVal(Fraction(x))
@@ -389,8 +393,6 @@ class Z3RealUfuncs(_Z3Logic):
         return all(isinstance(x, bool) or z3.is_bool(x) for x in xs)
 
     def _not_provable(self, op: str) -> Exception:
-        from .z3_semantics import UnsupportedError  # it imports this module
-
         return UnsupportedError(f"{op}: not provable: bitwise operations on integers have no model over the reals")
 
     def bitwise_and(self, a: Any, b: Any) -> Any:

@@ -16,11 +16,7 @@ from typing import Any
 
 import z3
 
-from .ufunc_semantics import UFUNC_FP_OPS, Z3FloatUfuncs, Z3RealUfuncs
-
-
-class UnsupportedError(Exception):
-    """The op (or constant) has no model in this z3 namespace."""
+from .ufunc_semantics import UFUNC_FP_OPS, UnsupportedError, Z3FloatUfuncs, Z3RealUfuncs
 
 
 class Z3Real(Z3RealUfuncs):

@@ -155,11 +155,7 @@ def test_no_upward_imports() -> None:
 # Cycles that stand today, each to be broken (issue 12); the test fails when a new one appears and
 # when one listed here is gone, so this list only shrinks.
 KNOWN_CYCLES = [
-    ["egraph_dsl.facade.demo", "egraph_dsl.facade.demo_reactivity"],
     ["egraph_dsl.facade.gradients", "egraph_dsl.facade.jitted"],
-    ["egraph_dsl.facade.session", "egraph_dsl.facade.viz"],
-    ["egraph_dsl.indexing", "egraph_dsl.layout", "egraph_dsl.trace"],
-    ["egraph_dsl.proofs.ufunc_semantics", "egraph_dsl.proofs.z3_semantics"],
 ]
 
 

@@ -14,7 +14,8 @@ import itertools
 from dataclasses import dataclass
 
 from .. import ops
-from ..pattern import Const, Op, Pattern, Var, Wildcard, shape_anchor
+from ..errors import RuleError
+from ..pattern import AttrVar, Const, Op, Pattern, Var, Wildcard, shape_anchor
 from ..rules import Rule
 from .encode import const_expr, encode_attr, string
 from .schema import FACT_RELATION, NDIM_FACT
@@ -59,7 +60,7 @@ def query_expr(p: Pattern, names: _Names, bound: list[str] | None = None) -> str
         value = p.attrs.get(a, _MISSING)
         if value is _MISSING:
             parts.append(names.fresh("x"))
-        elif hasattr(value, "name") and type(value).__name__ == "AttrVar":
+        elif isinstance(value, AttrVar):
             parts.append(f"at_{value.name}")
         else:
             parts.append(encode_attr(a, value))
@@ -80,7 +81,7 @@ def action_expr(p: Pattern, lets: list[str], names: _Names, scope: str | None) -
     parts = [action_expr(a, lets, names, scope) for a in p.args]
     for a in spec.attrs:
         value = p.attrs[a]
-        parts.append(f"at_{value.name}" if type(value).__name__ == "AttrVar" else encode_attr(a, value))
+        parts.append(f"at_{value.name}" if isinstance(value, AttrVar) else encode_attr(a, value))
     expr = f"({spec.egg} {' '.join(parts)})"
     if scope is None:
         return expr
@@ -111,8 +112,6 @@ def compile_rule(rule: Rule, ruleset: str, rule_id: str, scope: str | None = Non
         # of the same shape (every variable of a purely elementwise left side qualifies)
         anchor = shape_anchor(rule.lhs)
         if anchor is None:
-            from ..errors import RuleError
-
             raise RuleError(
                 f"rule {rule.name!r}: its right side is a constant, but no variable of the left side "
                 "has the shape of the whole match (the left side must be elementwise around a ?var)"

@@ -37,6 +37,7 @@ from .report import RunReport
 from .schema import ANALYSIS, FOLD, LOAD, UNLOAD, declarations
 
 _OP_EGG = {s.egg for s in ops.OPS.values()} | {NEG_ZERO}
+_BAN_LENGTH = 2  # a rule's first ban, in iterations; each later ban doubles (egg's BackoffScheduler)
 _CAN_FORK = sys.platform == "linux" and hasattr(os, "fork")  # trial runs in a killable copy
 
 
@@ -76,44 +77,63 @@ class Snapshot:
 # egglog e-graphs that hold the schema (declarations()) and nothing else. Type-checking the
 # schema's ~1,000 declarations and rules takes 100-150 ms, an egglog push/pop about 25 ms, so an
 # EGraph leases one of these, pushes, and its finalizer pops back to the bare schema and returns it.
+# egglog's pop does not free everything a rule declaration added: each later optimization on that
+# e-graph gets slower, by ~35 us per rule it ever declared (a 60-rule jit: 115 ms at first, 550 ms
+# after 200 jits), so an e-graph is retired, not pooled, once it has declared _RULES_PER_EGRAPH.
 _DECLARED: list[Any] = []
 _POOL_SIZE = 4
+_RULES_PER_EGRAPH = 1_000
+_RULES_DECLARED: dict[int, int] = {}  # id() of each pooled egglog e-graph -> rules it has declared
 
 
-def _lease() -> Any:
+@dataclass
+class _Lease:
+    """A leased egglog e-graph and how many rules it has declared since its schema was loaded."""
+
+    egraph: Any
+    rules_declared: int
+
+
+def _lease() -> _Lease:
     if _DECLARED:
         egraph = _DECLARED.pop()
+        rules_declared = _RULES_DECLARED.pop(id(egraph))
     else:
-        egraph = bindings.EGraph()
+        egraph, rules_declared = bindings.EGraph(), 0
         try:
             egraph.parse_and_run_program(declarations())
         except Exception as exc:  # egglog raises its own EggSmolError
             raise SaturationError(f"egglog rejected the schema: {exc}") from exc
     egraph.parse_and_run_program("(push)")
-    return egraph
+    return _Lease(egraph, rules_declared)
 
 
-def _give_back(egraph: Any, pushes: list[Any]) -> None:
-    """Pop ``egraph`` to the bare schema (the lease's push, and any push left open) and pool it."""
+def _give_back(lease: _Lease, pushes: list[Any]) -> None:
+    """Pop the leased e-graph to the bare schema (the lease's push, and any push left open) and
+    pool it, unless it is broken or has declared too many rules to stay fast."""
+    if lease.rules_declared >= _RULES_PER_EGRAPH:
+        return
     try:
         for _ in range(len(pushes) + 1):
-            egraph.parse_and_run_program("(pop)")
+            lease.egraph.parse_and_run_program("(pop)")
     except Exception:  # a broken e-graph is dropped, never reused
         return
     if len(_DECLARED) < _POOL_SIZE:
-        _DECLARED.append(egraph)
+        _RULES_DECLARED[id(lease.egraph)] = lease.rules_declared
+        _DECLARED.append(lease.egraph)
 
 
 class EGraph:
     """One egglog e-graph holding a program and everything rules made equal to it."""
 
     def __init__(self) -> None:
-        self._egraph = _lease()
+        self._lease = _lease()
+        self._egraph = self._lease.egraph
         self._handles: dict[Term, int] = {}
         self._next_handle = 0
         self._ids = itertools.count()
         self._saved_handles: list[tuple[dict[Term, int], int]] = []  # Python side of push/pop
-        weakref.finalize(self, _give_back, self._egraph, self._saved_handles)
+        weakref.finalize(self, _give_back, self._lease, self._saved_handles)
 
     # ------------------------------------------------------------------ plumbing
     def _run(self, program: str) -> list[Any]:
@@ -201,6 +221,7 @@ class EGraph:
             rule_of[f"{egg}/apply"] = rule.name
             lines.append(f"(ruleset {egg})")
             lines.append(compile_rule(rule, egg, f"{egg}/apply", scope_relation))
+        self._lease.rules_declared += len(ruleset.rules)
         self._run("\n".join(lines))
         # e-nodes one match may add: the right side's op nodes, times the left side's op nodes
         # (egglog's semi-naive evaluation may apply a match once per changed atom)
@@ -228,7 +249,7 @@ class EGraph:
         return name
 
     def run(self, ruleset: RuleSet, limits: Limits | None = None, scope: str | None = None,
-            match_limit: int | None = None, ban_length: int = 2, budget: Budget | None = None) -> RunReport:
+            budget: Budget | None = None) -> RunReport:
         """Saturate with ``ruleset`` until saturated or a limit is hit.
 
         Rules are scheduled as egg's backoff scheduler does: a rule that matched more than its
@@ -249,7 +270,7 @@ class EGraph:
         budget = budget or Budget(start + limits.seconds)
         compiled = self._compile_ruleset(ruleset, scope)
         rules = ruleset.rules
-        base_limit = match_limit or max(50, limits.nodes // 100)
+        base_limit = max(50, limits.nodes // 100)  # matches per iteration before a rule is banned
         bans = [0] * len(rules)
         banned_until = [0] * len(rules)
         last = [0] * len(rules)  # matches in the rule's last run: expansive rules run last, alone
@@ -298,7 +319,7 @@ class EGraph:
                             work[:0] = [(i,) for i in group]  # find the rules that overshoot on their own
                         else:
                             (i,) = group
-                            banned_until[i] = iterations + (ban_length << bans[i])
+                            banned_until[i] = iterations + (_BAN_LENGTH << bans[i])
                             bans[i] += 1
                             held[i] = verdict
                         continue
@@ -311,7 +332,7 @@ class EGraph:
                     last[i] = n
                     held.pop(i, None)
                     if n > base_limit << bans[i]:
-                        banned_until[i] = iterations + (ban_length << bans[i])
+                        banned_until[i] = iterations + (_BAN_LENGTH << bans[i])
                         bans[i] += 1
             self._check_conflicts(fired_now)
             size, rows = self.counts()

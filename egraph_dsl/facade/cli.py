@@ -32,7 +32,7 @@ def _prove(rest: Sequence[str]) -> int:
 
 
 def _show(rest: Sequence[str]) -> int:
-    from .viz import show_main
+    from .show import show_main
 
     return show_main(list(rest))
 

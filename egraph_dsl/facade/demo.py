@@ -8,10 +8,12 @@ NumPy, exactly as a scientist would, and evaluated millions of times in MCMC.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+from .demo_reactivity import demo_section
+from .timing import interleaved_times
 
 PRIOR_SCALE = 5.0
 
@@ -52,23 +54,6 @@ def log_posterior_by_hand(X: Any, y: Any, w: Any, b: Any) -> Any:
     """What an expert writes by hand: the stable closed form (for timing comparisons)."""
     z = X @ w + b
     return np.sum(y * z - np.logaddexp(0, z)) - 0.5 * (w @ w + b * b) / PRIOR_SCALE**2
-
-
-def best_time(fn: Callable[..., Any], args: tuple[Any, ...], repeats: int = 7, inner: int = 20) -> float:
-    return min(interleaved_times([fn], args, repeats, inner)[0])
-
-
-def interleaved_times(fns: list[Callable[..., Any]], args: tuple[Any, ...], repeats: int = 9,
-                      inner: int = 20) -> list[list[float]]:
-    """Seconds per call of each function, repeats interleaved so machine noise hits all alike."""
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, out in zip(fns, times, strict=True):
-            t0 = time.perf_counter()
-            for _ in range(inner):
-                fn(*args)
-            out.append((time.perf_counter() - t0) / inner)
-    return times
 
 
 def main(out: Any = None) -> int:
@@ -120,7 +105,5 @@ def main(out: Any = None) -> int:
     console.print(table)
     console.print("naive NumPy overflows exp(-z) to inf and takes log(0) = -inf (and 0 * -inf = nan); "
                   "the optimized program uses softplus and stays finite and accurate.")
-    from .demo_reactivity import demo_section
-
     demo_section(console)
     return 0

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from .timing import interleaved_times
+
 
 @dataclass(frozen=True)
 class Data:
@@ -117,8 +119,6 @@ def demo_section(console: Any) -> None:
     from rich.table import Table
 
     import egraph_dsl as ed
-
-    from .demo import interleaved_times  # demo imports this module's demo_section: import here
 
     console.rule("[bold]value and gradient: the reactivity model for NUTS")
     data, theta = make_data(200, 5_000, K=8, seed=0)

@@ -230,6 +230,11 @@ class Session:
         """The ops of the current program, in ``show()`` order (inputs and constants left out)."""
         return [t for t in self.current.terms() if t.op not in ("input", "const")]
 
+    def op_costs(self) -> dict[Term, float]:
+        """The cost of each op of the current program under the session's cost model."""
+        model = self.extraction.cost_model
+        return {t: node_cost(model, t) for t in self.ops()}
+
     def op(self, ref: int | str) -> Term:
         """An op of the current program by its label (``"%3"`` or ``3``)."""
         index = int(ref[1:]) if isinstance(ref, str) and ref.startswith("%") else ref

@@ -78,3 +78,30 @@ def test_reshape_transpose_trace_diagonal() -> None:
     got = evaluate(ed.trace(f, A), [A])
     for g, e in zip(got, f(A), strict=True):
         np.testing.assert_allclose(g, e)
+
+
+def test_ndarray_methods_trace_like_their_numpy_functions() -> None:
+    """Methods go through the same handlers as the NumPy functions that indexing/layout/reductions register."""
+    A = np.arange(12.0).reshape(3, 1, 4)
+    methods = lambda a: (a[0], a.take([2, 0], axis=2), a.ravel(), a.flatten(), a.squeeze(1), a.swapaxes(0, 2),
+                         a.prod(axis=0), a.var(), a.std(axis=2), a.argmax(axis=2), a.argmin(), a.any(), a.all(),
+                         a.cumsum(axis=2), a.cumprod())
+    functions = lambda a: (a[0], np.take(a, [2, 0], axis=2), np.ravel(a), np.ravel(a), np.squeeze(a, 1),
+                           np.swapaxes(a, 0, 2), np.prod(a, axis=0), np.var(a), np.std(a, axis=2),
+                           np.argmax(a, axis=2), np.argmin(a), np.any(a), np.all(a), np.cumsum(a, axis=2),
+                           np.cumprod(a))
+    by_method, by_function = ed.trace(methods, A), ed.trace(functions, A)
+    assert str(by_method).replace("<lambda>", "") == str(by_function).replace("<lambda>", "")
+    for got, expected in zip(evaluate(by_method, [A]), methods(A), strict=True):
+        np.testing.assert_allclose(got, expected)
+
+
+def test_a_numpy_function_has_one_tracing_handler() -> None:
+    from egraph_dsl.trace import register_functions
+
+    with pytest.raises(TraceError, match=r"take already have a tracing handler"):
+        register_functions({np.take: lambda *a, **k: None})
+    with pytest.raises(UnsupportedOperationError, match=r"np\.einsum is not supported") as info:
+        ed.trace(lambda a: np.einsum("ii", a), np.ones((2, 2)))
+    supported = str(info.value).split("supported NumPy functions: ")[1].split(", ")
+    assert {"take", "concatenate", "cumsum", "sum"} <= set(supported) and "getitem" not in supported

@@ -14,7 +14,8 @@ import pytest
 import scipy.special
 import z3
 from egraph_dsl.proofs.semantics import ExtendedMpMath, MpMath, OutOfRangeError, UndefinedError
-from egraph_dsl.proofs.z3_semantics import UnsupportedError, Z3Real
+from egraph_dsl.proofs.ufunc_semantics import UnsupportedError
+from egraph_dsl.proofs.z3_semantics import Z3Real
 from hypothesis import given
 from hypothesis import strategies as st
 
