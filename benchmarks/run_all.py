@@ -1,4 +1,4 @@
-"""Run the CPU benchmarks: bench_foundation, then bench_extract (quick mode) if present.
+"""Run the CPU benchmarks: bench_foundation, bench_gradients, bench_accuracy, then bench_extract (quick mode) if present.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/run_all.py [--full] [--explain]
 
@@ -58,6 +58,8 @@ def main() -> int:
     failures += run("bench_foundation", foundation, timeout=240 if not args.full else 600) != 0
     failures += run("bench_gradients", [sys.executable, str(HERE / "bench_gradients.py")],
                     timeout=300 if not args.full else 900) != 0
+    failures += run("bench_accuracy", [sys.executable, str(HERE / "bench_accuracy.py")]
+                    + ([] if args.full else ["--samples", "100"]), timeout=300 if not args.full else 900) != 0
     extract_bench = HERE / "bench_extract.py"
     if extract_bench.exists():
         argv = [sys.executable, str(extract_bench)]

@@ -5,7 +5,8 @@ per-op tables of their own:
 
 * :func:`error_bound`: each value carries a first-order bound on the absolute error of its
   float evaluation (propagated through every op by the arithmetic of :class:`Bound`), and each
-  op adds its own rounding: ``ROUNDING_ULPS`` ulps of its result, plus, for reductions and
+  op adds its own rounding: ``ROUNDING_ULPS`` ulps of its result (a constant: how far it is from
+  the nearest number of its dtype, 0 for most), plus, for reductions and
   products of ``n`` terms, ``n - 1`` ulps of the same op over the absolute values (a sum or a
   dot product loses to cancellation, relative to the magnitudes it cancels).
 * :func:`tainted`: which output elements depend on a nan or ±inf input (there the exact value
@@ -14,6 +15,7 @@ per-op tables of their own:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -148,6 +150,14 @@ class BoundMath:
         a = Bound.of(a)
         return Bound(self.m.tanh(a.v), min(a.e, 2))
 
+    def sin(self, a: Any) -> Bound:
+        a = Bound.of(a)  # |sin'| <= 1 and |sin| <= 1
+        return Bound(self.m.sin(a.v), min(a.e, 2))
+
+    def cos(self, a: Any) -> Bound:
+        a = Bound.of(a)
+        return Bound(self.m.cos(a.v), min(a.e, 2))
+
     def abs(self, a: Any) -> Bound:
         return abs(Bound.of(a))
 
@@ -179,6 +189,35 @@ class BoundMath:
     def select(self, c: Any, a: Any, b: Any) -> Any:
         return a if c else b
 
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        """Every other function of the exact math (atan, cbrt, asinh, hypot …): its value at the exact
+        arguments, and as error the farthest its value gets at the corners of the arguments' error
+        boxes, which bounds it for functions monotone in each argument there (those the op table
+        has without a method above; first order for the others)."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        fn = getattr(self.m, name)
+
+        def lifted(*args: Any) -> Any:
+            if any(_is_bool(a) for a in args):
+                return fn(*(a.v if isinstance(a, Bound) else a for a in args))
+            bounds = [Bound.of(a) for a in args]
+            v = fn(*(b.v for b in bounds))
+            if _is_bool(v):
+                return v
+            err: Any = 0
+            for signs in itertools.product((-1, 1), repeat=len(bounds)):
+                if all(b.e == 0 for b in bounds):
+                    break
+                try:
+                    corner = fn(*(b.v + s * b.e for s, b in zip(signs, bounds, strict=True)))
+                except (UndefinedError, OutOfRangeError, ArithmeticError, ValueError):
+                    return Bound(v, self.inf)  # the error box leaves the function's domain
+                err = max(err, abs(corner - v))
+            return Bound(v, err)
+
+        return lifted
+
 
 def _eps(dtype: str | None) -> float:
     return float(np.finfo(dtype).eps) if dtype in ("float32", "float64") else 0.0
@@ -202,7 +241,9 @@ def error_bound(root: Term, env: Mapping[str, np.ndarray], m: MpMath, dtype: str
             v = _map(np.asarray(spec.real(bm, *args, **t.attr), dtype=object),
                      lambda x: x if _is_bool(x) or isinstance(x, Bound) else Bound(x))
             eps = _eps(t.dtype or dtype)
-            if eps and spec.kind in (ops.Kind.ELEMENTWISE, ops.Kind.LEAF):
+            if eps and spec.kind is ops.Kind.LEAF:  # a constant: exact where the dtype holds it (1, 0.5, 1e-3 in f64)
+                v = _constant_bounds(v, t.dtype or dtype, m)
+            elif eps and spec.kind is ops.Kind.ELEMENTWISE:
                 v = _map(v, lambda x: x if _is_bool(x) else Bound(x.v, x.e + ROUNDING_ULPS * eps * abs(x.v)))
             elif eps and spec.kind in (ops.Kind.REDUCTION, ops.Kind.LINALG):
                 terms = _terms(spec, args, v)
@@ -213,6 +254,18 @@ def error_bound(root: Term, env: Mapping[str, np.ndarray], m: MpMath, dtype: str
                     v[idx] = Bound(b.v, b.e + ROUNDING_ULPS * eps * abs(b.v) + (terms - 1) * eps * scale[idx])
         values[id(t)] = v
     return _map(values[id(root)], lambda x: m.ctx.mpf(0) if _is_bool(x) else x.e)
+
+
+def _constant_bounds(values: np.ndarray, dtype: str, m: MpMath) -> np.ndarray:
+    """A constant's values with their rounding to ``dtype`` as error bound."""
+    return _map(values, lambda x: x if _is_bool(x) else Bound(x.v, _representation_error(x.v, dtype, m)))
+
+
+def _representation_error(x: Any, dtype: str, m: MpMath) -> Any:
+    """How far ``x`` is from the nearest ``dtype`` number (a constant's rounding, 0 where it is exact)."""
+    with np.errstate(over="ignore"):
+        rounded = float(np.asarray(float(x), dtype=dtype))
+    return abs(x - m.ctx.mpf(rounded)) if math.isfinite(rounded) else m.ctx.inf
 
 
 def _terms(spec: ops.OpSpec, args: list[np.ndarray], out: np.ndarray) -> int:
@@ -286,6 +339,12 @@ class _TaintMath:
 
     div = pow = maximum = minimum = _any
     exp = log = sqrt = abs = tanh = _any
+
+    def __getattr__(self, name: str) -> Any:
+        """Every other math function (sin, cos, hypot, asinh …) depends on all its arguments."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self._any
 
     def compare(self, symbol: str, a: Any, b: Any) -> _Taint:
         return _Taint.of(a, b)

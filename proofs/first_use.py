@@ -27,7 +27,7 @@ from egraph_dsl.rules import Rule
 
 ENV_SWITCH = "EGRAPH_DSL_CHECK_RULES"
 ENV_CACHE = "EGRAPH_DSL_RULE_CACHE"
-POLICY_VERSION = 1  # bump when the judge changes, so cached passes are checked again
+POLICY_VERSION = 2  # bump when the judge changes, so cached passes are checked again
 RANDOM_POINTS = {True: 8, False: 32}  # per rule: elementwise rules also get the edge-value sweep
 
 _passed: set[str] = set()

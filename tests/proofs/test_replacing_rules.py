@@ -10,6 +10,8 @@ the policy's business (``check-rules``).
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from egraph_dsl.proofs.accuracy import error_bound
@@ -27,7 +29,9 @@ GRID = np.concatenate([MAGNITUDES, -MAGNITUDES, [0.0]])
 EXCESS_ULPS = 2.0
 VECTORS = [np.array([a, b, c]) for a in (-800.0, -3.0, 0.0, 2.0, 650.0, 700.0, 710.0)
            for b in (-1.0, 1e-3, 699.3, 709.5) for c in (-745.0, 5.0, 690.1)]
-REDUCTION_ATTRS = {"logsumexp-def": {"a": None, "k": False}, "softmax-stable": {"a": None, "k": False, "s": (3,)}}
+SOFTMAX_ATTRS = {"a": None, "k": False, "s": (3,)}
+REDUCTION_ATTRS = {"logsumexp-def": {"a": None, "k": False}, "softmax-stable": SOFTMAX_ATTRS,
+                   "softmax-shift": SOFTMAX_ATTRS, "softmax-lse-shift": SOFTMAX_ATTRS}
 
 
 def _points(rule: Rule) -> list[dict[str, np.ndarray]]:
@@ -37,7 +41,9 @@ def _points(rule: Rule) -> list[dict[str, np.ndarray]]:
         return [{"x": v} for v in VECTORS]
     if len(names) == 1:
         return [{names[0]: np.float64(v)} for v in GRID]
-    return [{names[0]: np.float64(a), names[1]: np.float64(b)} for a in GRID[::4] for b in GRID[::4]]
+    if len(names) == 2:
+        return [{names[0]: np.float64(a), names[1]: np.float64(b)} for a in GRID[::4] for b in GRID[::4]]
+    return [dict(zip(names, map(np.float64, p), strict=True)) for p in itertools.product(GRID[::13], repeat=len(names))]
 
 
 def excess_ulps(rule: Rule) -> tuple[float, int]:
