@@ -20,6 +20,8 @@ def explain_text(opt: Optimized, timings: dict[str, float], plan: Plan | None = 
                  f"{', proven optimal' if opt.optimal else ''}")
     if opt.stop:
         lines.append(f"== stopped: {opt.stop}")
+    if opt.accuracy is not None:  # error on the samples, before and after (proofs.error_model)
+        lines.extend(opt.accuracy.lines())
     lines.append("== time per stage: " + ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in timings.items()))
     if plan is not None:
         reused = sum(1 for i in plan.instructions if i.buffer is not None)

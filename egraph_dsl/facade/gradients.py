@@ -47,7 +47,7 @@ class GradFunction:
     def _jit_arguments(self) -> dict[str, Any]:
         options = dict(self.jit_options)
         backend_options = options.pop("backend_options", {})
-        known = {"rulesets", "cost_model", "backend", "limits", "extractor", "registry"}
+        known = {"rulesets", "cost_model", "backend", "limits", "extractor", "registry", "accuracy", "input_ranges"}
         for key in list(options):
             if key not in known:
                 backend_options[key] = options.pop(key)

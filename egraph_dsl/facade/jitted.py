@@ -18,7 +18,7 @@ from ..plan import Plan, build_plan
 from ..program import Program
 from ..registry import Registry, RulesetSpec
 from ..trace import INT32_MAX, INT32_MIN, ArraySpec, parameter_names, subclass_message, trace_function
-from .pipeline import Optimized, check_extractor, optimize, resolve_cost_model
+from .pipeline import Optimized, check_accuracy, check_extractor, optimize, resolve_cost_model
 
 
 def signature_of(args: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -151,7 +151,8 @@ class JitFunction:
                  backend: str = "numpy", limits: Limits | Mapping[str, Any] | None = None,
                  extractor: str = "greedy", registry: Registry | None = None,
                  backend_options: Mapping[str, Any] | None = None,
-                 transform: Callable[[Program], Program] | None = None) -> None:
+                 transform: Callable[[Program], Program] | None = None, accuracy: str = "balanced",
+                 input_ranges: Mapping[str, tuple[float, float]] | None = None) -> None:
         if not callable(fn):
             raise TypeError(f"jit() needs a function, got {type(fn).__name__}")
         self.fn = fn
@@ -165,6 +166,14 @@ class JitFunction:
         self.registry = registry
         self.backend_options = dict(backend_options or {})
         self.transform = transform  # applied to the optimized program, then optimized again (gradients)
+        self.accuracy = check_accuracy(accuracy)
+        self.input_ranges = dict(input_ranges) if input_ranges is not None else None
+        if self.input_ranges is not None:  # names are checked against the parameters here, values at trace
+            from egraph_dsl.proofs.error_model import check_input_ranges
+
+            check_input_ranges(self.input_ranges, _parameter_names_or_none(fn))
+        self._samples: dict[tuple[Any, ...], Any] = {}  # signature -> error_model.Samples, drawn once
+        self.samples_drawn = 0  # how many times samples were drawn (once per signature)
         self._cache: dict[tuple[Any, ...], Compiled] = {}
         self._arity: int | None = None
         self._last: Compiled | None = None
@@ -202,18 +211,20 @@ class JitFunction:
         trace_s = time.perf_counter() - t0
         first: dict[str, float] = {}
         limits = self.limits
+        samples = self._draw_samples(key[0], program, args)
+        accuracy = {"accuracy": self.accuracy, "samples": samples}
         if self.transform is not None:
             # the value first: the transform (a gradient) then sees its stable forms (softplus, not
             # log(1 - sigmoid)); both passes together keep within limits.seconds
             t0 = time.perf_counter()
             value = optimize(program, self.rulesets, limits=self.limits, cost_model=self.cost_model,
-                             extractor=self.extractor, registry=self.registry)
+                             extractor=self.extractor, registry=self.registry, **accuracy)
             program = self.transform(value.after)
             first = {"optimize value": time.perf_counter() - t0}
             limits = replace(self.limits, seconds=max(self.limits.seconds - first["optimize value"],
                                                       0.05 * self.limits.seconds))
         optimized = optimize(program, self.rulesets, limits=limits, cost_model=self.cost_model,
-                             extractor=self.extractor, registry=self.registry)
+                             extractor=self.extractor, registry=self.registry, **accuracy)
         t0 = time.perf_counter()
         plan = build_plan(fold_array_constants(optimized.after))
         plan_s = time.perf_counter() - t0
@@ -223,6 +234,20 @@ class JitFunction:
         self._cache[key] = compiled
         self._arity = len(args)  # fixed by the first call that traced, never by one that failed
         return compiled
+
+    def _draw_samples(self, signature: tuple[Any, ...], program: Program, args: tuple[Any, ...]) -> Any:
+        """The error model's sample points for ``signature``: drawn from the first call's ``args``
+        (or the declared ``input_ranges``) once, then reused by every trace of that signature."""
+        if self.accuracy == "fast":
+            return None
+        samples = self._samples.get(signature)
+        if samples is None:
+            from egraph_dsl.proofs.error_model import draw_samples
+
+            samples = draw_samples(program, args, self.input_ranges)
+            self._samples[signature] = samples
+            self.samples_drawn += 1
+        return samples
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if kwargs or len(args) != self._arity:
@@ -266,15 +291,36 @@ class JitFunction:
 
 def jit(fn: Callable[..., Any] | None = None, *, rulesets: RulesetSpec | None = None, cost_model: Any = None,
         backend: str = "numpy", limits: Limits | Mapping[str, Any] | None = None, extractor: str = "greedy",
-        registry: Registry | None = None, **backend_options: Any) -> Any:
+        registry: Registry | None = None, accuracy: str = "balanced",
+        input_ranges: Mapping[str, tuple[float, float]] | None = None, **backend_options: Any) -> Any:
     """Optimize ``fn`` by equality saturation; usable as ``@jit`` or ``jit(fn, rulesets=[...])``.
 
-    ``jit(value_and_grad(f), ...)`` gives the gradient function these options."""
+    ``accuracy`` ("fast": cost only; "balanced", the default; "accurate") weighs numerical error,
+    measured on samples of the first call's data or of ``input_ranges={"x": (lo, hi)}``, against
+    cost (see docs/accuracy.md). ``jit(value_and_grad(f), ...)`` gives the gradient function these options."""
     from .gradients import GradFunction
 
+    check_accuracy(accuracy)
     if isinstance(fn, GradFunction):
         return fn.with_options(rulesets=rulesets, cost_model=cost_model, backend=backend, limits=limits,
-                               extractor=extractor, registry=registry, **backend_options)
-    if fn is None:
-        return lambda f: JitFunction(f, rulesets, cost_model, backend, limits, extractor, registry, backend_options)
-    return JitFunction(fn, rulesets, cost_model, backend, limits, extractor, registry, backend_options)
+                               extractor=extractor, registry=registry, accuracy=accuracy,
+                               input_ranges=input_ranges, **backend_options)
+
+    def make(f: Callable[..., Any]) -> JitFunction:
+        return JitFunction(f, rulesets, cost_model, backend, limits, extractor, registry, backend_options,
+                           accuracy=accuracy, input_ranges=input_ranges)
+
+    return make if fn is None else make(fn)
+
+
+def _parameter_names_or_none(fn: Callable[..., Any]) -> list[str] | None:
+    """The positional parameter names of ``fn``, or None when it takes ``*args`` (or has no signature)."""
+    import inspect
+
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return None
+    return [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]

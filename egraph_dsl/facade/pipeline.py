@@ -29,6 +29,8 @@ class Extracted:
     optimal: bool
     method: str
     seconds: float
+    choices: Mapping[str, str] = field(default_factory=dict)  # e-class -> e-node
+    model: Any = None  # the priced extract.EGraphModel the choices come from
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Optimized:
     egraph_nodes: int = 0
     time_limit_stage: str | None = None  # saturate / serialize / extract: the stage that used up limits.seconds
     stop: str = ""  # why the optimization stopped where it did, in words
+    accuracy: Any = None  # proofs.error_model.AccuracyRecord: error before/after on the samples (None: fast)
 
 
 def resolve_rulesets(spec: RulesetSpec | None, registry: Registry | None = None) -> RuleSet:
@@ -173,7 +176,7 @@ def extract_program(snapshot: Snapshot, original: Program, root_classes: list[st
         raise ExtractionFailedError(f"extraction failed: {exc}") from exc
     program = program_from_choices(snapshot, result.choices, original, root_classes)
     return Extracted(program, float(result.cost), result.lower_bound, bool(result.optimal), result.method,
-                     time.perf_counter() - start)
+                     time.perf_counter() - start, dict(result.choices), model)
 
 
 def keeps(snapshot: Snapshot, program: Program) -> bool:
@@ -209,7 +212,8 @@ ILP_SETUP_SECONDS_PER_NODE = 40e-6  # the ILP's greedy start, pruning, bounds an
 
 def optimize(program: Program, rulesets: RulesetSpec | None = None, *, limits: Limits | Mapping[str, Any] | None = None,
              cost_model: Any = None, extractor: str = "greedy", registry: Registry | None = None,
-             time_limit: float = 5.0) -> Optimized:
+             time_limit: float = 5.0, accuracy: str = "balanced", samples: Any = None,
+             input_ranges: Mapping[str, Any] | None = None) -> Optimized:
     """Saturate ``program`` with ``rulesets`` under ``limits`` and extract the cheapest equivalent.
 
     ``limits.seconds`` is a deadline for the whole call (load, saturate, serialize, extract):
@@ -217,8 +221,14 @@ def optimize(program: Program, rulesets: RulesetSpec | None = None, *, limits: L
     and extraction gets what is left (an ILP extractor also keeps a quarter of the limit, and uses
     at most ``time_limit``). If serializing leaves no time to extract, the input program is
     returned. ``Optimized.stop`` says which stage used up the time.
+
+    ``accuracy`` (``"fast"``, ``"balanced"``, ``"accurate"``) weighs numerical error on sample
+    points against cost (``proofs.error_model``, ``docs/accuracy.md``); ``samples`` (from
+    ``error_model.draw_samples``) or ``input_ranges`` (``{name: (lo, hi)}``) say where to sample.
     """
     timings: dict[str, float] = {}
+    if accuracy != "fast":
+        check_accuracy(accuracy)
     lim = Limits.of(limits)  # type: ignore[arg-type]
     # the clock starts here: resolving rulesets (imports, the first-use check of user rules) counts too
     ilp = str(extractor).startswith("ilp")
@@ -273,8 +283,63 @@ def optimize(program: Program, rulesets: RulesetSpec | None = None, *, limits: L
     elif stage != "extract" and budget.remaining() < 0:
         stage, stop = "extract", f"time limit in extract: {-budget.remaining():.2f} s past the deadline"
     after = extracted.program
-    if program_cost(after, model) > cost_before and keeps(snapshot, program):
-        after = program  # never hand back something worse than the input, unless a rule replaced part of it
+    record = None
+    improved = False
+    if accuracy != "fast":
+        t0 = time.perf_counter()
+        after, finish = _error_model(snapshot, roots, extracted, program, accuracy, samples, input_ranges)
+        improved = after is not extracted.program
+    if not improved and program_cost(after, model) > cost_before and keeps(snapshot, program):
+        # never hand back something worse than the input, unless a rule replaced part of it (or
+        # the error model chose a dearer, more accurate program)
+        after = program
+    if accuracy != "fast":
+        record = finish(after, time.perf_counter() - t0)
+        timings["accuracy"] = time.perf_counter() - t0
     return Optimized(program, after, (report,), cost_before, program_cost(after, model),
                      extracted.lower_bound, extracted.optimal, extracted.method, timings, snapshot.n_nodes,
-                     stage, stop)
+                     stage, stop, record)
+
+
+def check_accuracy(mode: object) -> str:
+    """``mode`` if it names an accuracy mode (fast, balanced, accurate), else an OptionError listing them."""
+    if mode == "fast":
+        return mode
+    from egraph_dsl.proofs.error_model import check_accuracy as check
+
+    return check(mode)
+
+
+def _error_model(snapshot: Snapshot, roots: list[str], extracted: Extracted, program: Program, mode: str,
+                 samples: Any, input_ranges: Mapping[str, Any] | None) -> tuple[Program, Any]:
+    """The error model's program (``extracted.program`` itself if it changed nothing), and a function
+    of the final program and the seconds spent that builds the accuracy record."""
+    from egraph_dsl.proofs import error_model
+
+    if samples is None:
+        samples = error_model.draw_samples(program, (), input_ranges)
+    costs = extracted.model.costs
+    index = extracted.model.node_index
+
+    def node_cost(nid: str) -> float:
+        return float(costs[index[nid]])
+
+    improvement = None
+    chosen = extracted.program
+    if error_model.worth_running(snapshot):
+        improvement = error_model.improve(snapshot, roots, extracted.choices, samples, node_cost, program, mode)
+        if improvement.changed:
+            try:
+                chosen = program_from_choices(snapshot, improvement.choices, program, roots)
+            except ExtractionFailedError:  # a cycle through an e-class outside the model: keep the cost's
+                chosen = extracted.program
+
+    def finish(final: Program, seconds: float) -> Any:
+        changed = improvement.changed if improvement is not None and final is chosen else ()
+        skipped = "" if improvement is not None else "no decision: no e-class has two float elementwise candidates"
+        if improvement is not None and improvement.model.unmeasured:
+            skipped = (f"exact budget spent: {improvement.model.unmeasured} e-class(es) kept the cost model's "
+                       "choice unmeasured")
+        return error_model.accuracy_record(snapshot, roots, extracted.choices, samples, node_cost, improvement,
+                                           program, final, mode, seconds, changed, skipped)
+    return chosen, finish
