@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
+import egraph_dsl as ed
 from egraph_dsl import term
 from egraph_dsl.program import Program
 
@@ -13,3 +18,20 @@ def sum_of_products(n: int) -> Program:
     for x in xs[2:]:
         t = term.make("add", [t, term.make("mul", [x, xs[0]])])
     return Program(tuple(xs), (t,), "sum_of_products")
+
+
+def conjugate_registry() -> ed.Registry:
+    """sqrt(x + 1) - sqrt(x) has a dearer, stable conjugate form that does not replace it."""
+    reg = ed.Registry()
+    reg.register(ed.RuleSet("conjugate", [ed.rewrite("sqrt(?x + 1) - sqrt(?x)", "1 / (sqrt(?x + 1) + sqrt(?x))",
+                                                     name="test-sqrt-conjugate", claim="real")]),
+                 check_rules=False)
+    return reg
+
+
+def sqrt_difference(x: Any) -> Any:
+    """Cancels at large x: the error model's test case."""
+    return np.sqrt(x + 1) - np.sqrt(x)
+
+
+LARGE = np.geomspace(1e6, 1e12, 40)  # where sqrt_difference cancels

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -10,20 +13,8 @@ from egraph_dsl.errors import OptionError
 from egraph_dsl.facade.pipeline import optimize
 from egraph_dsl.trace import trace_function
 
-
-def conjugate_registry() -> ed.Registry:
-    reg = ed.Registry()
-    reg.register(ed.RuleSet("conjugate", [ed.rewrite("sqrt(?x + 1) - sqrt(?x)", "1 / (sqrt(?x + 1) + sqrt(?x))",
-                                                     name="test-sqrt-conjugate", claim="real")]),
-                 check_rules=False)
-    return reg
-
-
-def sqrt_difference(x):  # type: ignore[no-untyped-def]
-    return np.sqrt(x + 1) - np.sqrt(x)
-
-
-LARGE = np.geomspace(1e6, 1e12, 40)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # --import-mode=importlib: reach the helpers
+from sample_programs import LARGE, conjugate_registry, sqrt_difference
 
 
 def test_balanced_is_the_default_and_explain_reports_error_before_and_after() -> None:
