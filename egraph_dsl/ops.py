@@ -293,6 +293,117 @@ def _trace_real(a: Any) -> Any:
     return np.asarray(sum(a[i, i] for i in range(min(a.shape))) if min(a.shape) else 0, dtype=object)
 
 
+
+def _pivot(m: Any, col: list[Any]) -> int:
+    """The row of the largest |entry| (concrete values only: a symbolic comparison cannot choose)."""
+    best = 0
+    for k in range(1, len(col)):
+        bigger = m.compare(">", m.abs(col[k]), m.abs(col[best]))
+        if not isinstance(bigger, (bool, np.bool_)):
+            raise TypeError("linear algebra: not provable: a symbolic comparison cannot choose a pivot")
+        best = k if bigger else best
+    return best
+
+
+def _eliminate(m: Any, a: Any, b: Any | None) -> tuple[list[list[Any]], list[list[Any]], int]:
+    """Gaussian elimination with partial pivoting on one square matrix (exact in the namespace's
+    arithmetic): the upper triangle, the transformed right-hand sides and the permutation's sign."""
+    n = a.shape[0]
+    rows = [list(a[i]) for i in range(n)]
+    rhs = [list(b[i]) for i in range(n)] if b is not None else [[] for _ in range(n)]
+    sign = 1
+    for j in range(n):
+        p = j + _pivot(m, [rows[i][j] for i in range(j, n)])
+        if p != j:
+            rows[j], rows[p], rhs[j], rhs[p], sign = rows[p], rows[j], rhs[p], rhs[j], -sign
+        if m.compare("==", rows[j][j], m.const(0.0)):
+            return rows, rhs, 0
+        for i in range(j + 1, n):
+            f = rows[i][j] / rows[j][j]
+            rows[i] = [x - f * y for x, y in zip(rows[i], rows[j], strict=True)]
+            rhs[i] = [x - f * y for x, y in zip(rhs[i], rhs[j], strict=True)]
+    return rows, rhs, sign
+
+
+def _solve_one(m: Any, a: Any, b: Any) -> Any:
+    rows, rhs, sign = _eliminate(m, a, b)
+    if sign == 0:
+        raise ArithmeticError("solve: singular matrix")
+    n, k = b.shape
+    x: list[list[Any]] = [[None] * k for _ in range(n)]
+    for i in reversed(range(n)):
+        for c in range(k):
+            acc = rhs[i][c]
+            for j in range(i + 1, n):
+                acc = acc - rows[i][j] * x[j][c]
+            x[i][c] = acc / rows[i][i]
+    out = np.empty((n, k), dtype=object)
+    for i in range(n):
+        for c in range(k):
+            out[i, c] = x[i][c]
+    return out
+
+
+def _batched(fn: Callable[..., Any], *arrays: Any, core: tuple[int, ...]) -> Any:
+    """Apply ``fn`` to each matrix of broadcast stacks (``core``: each array's number of core axes)."""
+    batch = np.broadcast_shapes(*(x.shape[:x.ndim - c] for x, c in zip(arrays, core, strict=True)))
+    full = [np.broadcast_to(x, (*batch, *x.shape[x.ndim - c:])) for x, c in zip(arrays, core, strict=True)]
+    results = [fn(*(f[idx] for f in full)) for idx in np.ndindex(batch)]
+    if not results:
+        raise ArithmeticError("linear algebra: an empty batch has no exact semantics here")
+    out = np.empty((*batch, *np.shape(results[0])), dtype=object)
+    for idx, r in zip(np.ndindex(batch), results, strict=True):
+        out[idx] = r
+    return out
+
+
+def _solve_real(m: Any, a: Any, b: Any) -> Any:
+    a, b = np.asarray(a, dtype=object), np.asarray(b, dtype=object)
+    if b.ndim == 1:
+        return _batched(lambda x: _solve_one(m, x, b.reshape(-1, 1))[:, 0], a, core=(2,))
+    return _batched(lambda x, y: _solve_one(m, x, y), a, b, core=(2, 2))
+
+
+def _inv_real(m: Any, a: Any) -> Any:
+    a = np.asarray(a, dtype=object)
+    n = a.shape[-1]
+    eye = np.asarray([[m.const(float(i == j)) for j in range(n)] for i in range(n)], dtype=object).reshape(n, n)
+    return _batched(lambda x: _solve_one(m, x, eye), a, core=(2,))
+
+
+def _cholesky_one(m: Any, a: Any) -> Any:
+    """Cholesky-Banachiewicz from the lower triangle (what LAPACK's potrf with 'L' reads)."""
+    n = a.shape[0]
+    low = np.full((n, n), m.const(0.0), dtype=object)
+    for i in range(n):
+        for j in range(i + 1):
+            acc = a[i, j]
+            for k in range(j):
+                acc = acc - low[i, k] * low[j, k]
+            if i == j:
+                if not m.compare(">", acc, m.const(0.0)):
+                    raise ArithmeticError("cholesky: matrix is not positive definite")
+                low[i, i] = m.sqrt(acc)
+            else:
+                low[i, j] = acc / low[j, j]
+    return low
+
+def _det_real(m: Any, a: Any, part: str) -> Any:
+    def one(x: Any) -> Any:
+        rows, _, sign = _eliminate(m, x, None)
+        det = m.const(float(sign))
+        if sign:
+            for i in range(x.shape[0]):
+                det = det * rows[i][i]
+        if part == "det":
+            return det
+        positive, negative = m.compare(">", det, m.const(0.0)), m.compare("<", det, m.const(0.0))
+        if part == "sign":
+            return m.const(1.0 if positive else -1.0 if negative else 0.0)
+        return m.log(m.abs(det)) if (positive or negative) else m.const(-math.inf)
+
+    return _batched(one, np.asarray(a, dtype=object), core=(2,))
+
 # ----------------------------------------------------------------------- the table
 
 OPS: dict[str, OpSpec] = {}
@@ -552,6 +663,28 @@ _declare(OpSpec("astype", "Astype", Kind.ELEMENTWISE, 1,
                 domain="exact between floats only when the value is representable"))
 
 
+# linear algebra traced by egraph_dsl/linalg.py; each impl is the np.linalg call itself (the same
+# LAPACK routine), so results are NumPy's bit for bit. Operands are float32 or float64 (the tracer
+# casts as np.linalg does); a matrix is the last two axes, leading axes are a batch.
+# solve: np.linalg.solve(a, b): b a vector (1-D) or a stack of matrices
+_declare(OpSpec("solve", "Solve", Kind.LINALG, 2, lambda xp, a, b: xp.linalg.solve(a, b),
+                real=lambda m, a, b: _solve_real(m, a, b), domain="a non-singular (else LinAlgError)"))
+# inv: np.linalg.inv
+_declare(OpSpec("inv", "Inv", Kind.LINALG, 1, lambda xp, a: xp.linalg.inv(a),
+                real=lambda m, a: _inv_real(m, a), domain="a non-singular (else LinAlgError)"))
+# det: np.linalg.det (LU); slogdet's two results are two ops, each np.linalg.slogdet(a)[k]
+_declare(OpSpec("det", "Det", Kind.LINALG, 1, lambda xp, a: xp.linalg.det(a),
+                real=lambda m, a: _det_real(m, a, "det")))
+_declare(OpSpec("slogdet_sign", "SlogdetSign", Kind.LINALG, 1, lambda xp, a: xp.linalg.slogdet(a)[0],
+                real=lambda m, a: _det_real(m, a, "sign")))
+_declare(OpSpec("logabsdet", "Logabsdet", Kind.LINALG, 1, lambda xp, a: xp.linalg.slogdet(a)[1],
+                real=lambda m, a: _det_real(m, a, "logabs"), domain="all matrices; -inf when singular"))
+# cholesky: np.linalg.cholesky(a), the lower factor; LAPACK reads only a's lower triangle
+_declare(OpSpec("cholesky", "Cholesky", Kind.LINALG, 1, lambda xp, a: xp.linalg.cholesky(a),
+                real=lambda m, a: _batched(lambda x: _cholesky_one(m, x), np.asarray(a, dtype=object), core=(2,)),
+                domain="a symmetric positive definite (else LinAlgError); its upper triangle is not read"))
+
+
 # the tracer's tables, derived from the declarations: NumPy ufunc names (``ufunc.__name__``) and
 # scipy.special ufunc names to the op each traces to
 NUMPY_UFUNCS: Mapping[str, str] = {u: s.name for s in OPS.values() for u in ((s.ufunc,) if s.ufunc else ()) + s.spellings}
@@ -619,6 +752,37 @@ def matmul_shape(a: Shape, b: Shape) -> Shape:
         out = out[:-1]
     return out
 
+
+
+def linalg_shape(op: str, a: Shape, b: Shape | None = None) -> Shape:
+    """Shape of np.linalg.solve(a, b) / inv(a) / det(a) / slogdet(a): ``a`` a (stack of) square
+    matrices; ``b`` a vector (1-D, as NumPy 2 reads it) or a (stack of) matrices with ``a``'s rows."""
+    name = {"slogdet_sign": "slogdet", "logabsdet": "slogdet"}.get(op, op)
+    if len(a) < 2:
+        raise ShapeError(f"np.linalg.{name}: {len(a)}-dimensional array given; it needs at least 2 dimensions "
+                         f"(a square matrix), got shape {a}")
+    if a[-1] != a[-2]:
+        raise ShapeError(f"np.linalg.{name}: last 2 dimensions of the array must be square, got shape {a}")
+    if op in ("inv", "cholesky"):
+        return a
+    if op != "solve":
+        return a[:-2]
+    assert b is not None
+    if len(b) == 1:
+        if b[0] != a[-1]:
+            raise ShapeError(f"np.linalg.solve: a of shape {a} and b of shape {b} are mismatched: b needs "
+                             f"{a[-1]} entries")
+        return a[:-1]
+    if not b:
+        raise ShapeError(f"np.linalg.solve: b must be at least 1-dimensional, got shape {b}")
+    if b[-2] != a[-1]:
+        raise ShapeError(f"np.linalg.solve: a of shape {a} and b of shape {b} are mismatched: b needs "
+                         f"{a[-1]} rows (its axis -2), has {b[-2]}")
+    try:
+        batch = np.broadcast_shapes(a[:-2], b[:-2])
+    except ValueError:
+        raise ShapeError(f"np.linalg.solve: batch dimensions of a {a} and b {b} do not broadcast") from None
+    return (*tuple(batch), a[-1], b[-1])
 
 def slice_shape(shape: Shape, slices: Slices) -> Shape:
     """Shape of ``a[start:stop:step, ...]`` for normalized triples, one per axis."""
@@ -704,6 +868,8 @@ def infer_shape(op: str, arg_shapes: tuple[Shape | None, ...], attrs: Mapping[st
         return first
     if op == "concat":
         return concat_shape(first, rest[0], int(attrs["dim"]))
+    if op in ("solve", "inv", "det", "slogdet_sign", "logabsdet", "cholesky"):
+        return linalg_shape(op, first, rest[0] if rest else None)
     raise AssertionError(f"no shape rule for {op}")  # coverage test keeps this unreachable
 
 
@@ -750,4 +916,16 @@ def flops(op: str, arg_shapes: tuple[Shape | None, ...], out_shape: Shape | None
         return 2.0 * out_size * (a[-1] if a else 1)
     if op == "trace":
         return float(min(arg_shapes[0] or (0,)))
+    if op == "cholesky":
+        a = arg_shapes[0] or (0, 0)
+        return math.prod(a[:-2]) * a[-1] ** 3 / 3.0  # potrf
+    if op in ("solve", "inv", "det", "slogdet_sign", "logabsdet"):
+        a = arg_shapes[0] or (0, 0)
+        n, batch = a[-1], math.prod(a[:-2])
+        lu = 2.0 * n**3 / 3.0  # an LU factorization (getrf)
+        if op == "solve":
+            b = arg_shapes[1] or ()
+            rhs = 1 if len(b) == 1 else (b[-1] if b else 1)
+            return batch * (lu + 2.0 * n * n * rhs)
+        return batch * (lu + (4.0 * n**3 / 3.0 if op == "inv" else 0.0))
     return float(out_size)

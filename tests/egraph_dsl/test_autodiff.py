@@ -71,6 +71,13 @@ CASES: dict[str, tuple[Callable[..., Any], tuple[tuple[int, ...], ...], str]] = 
                         ((6,), (6,)), "nonzero"),
     "products-scans-moments": (lambda x: np.sum(np.prod(x, axis=1)) + np.sum(np.cumsum(x, axis=0) * x)
                                + np.sum(np.var(x, axis=0)) + np.std(x), ((3, 4),), "any"),
+    # np.linalg (egraph_dsl/linalg.py): well conditioned by a diagonal shift
+    "linalg-solve-inv": (lambda a, b: np.sum(np.linalg.solve(a + 5.0 * np.eye(3), b) * b)
+                         + np.sum(np.linalg.inv(a + 5.0 * np.eye(3)) ** 2), ((3, 3), (3,)), "any"),
+    "linalg-slogdet-det": (lambda a: (lambda sl: sl.sign * sl.logabsdet)(np.linalg.slogdet(a + 5.0 * np.eye(3)))
+                           + np.linalg.det(a + 5.0 * np.eye(3)), ((3, 3),), "any"),
+    "linalg-cholesky": (lambda a: np.sum(np.linalg.cholesky(a @ a.T + 3.0 * np.eye(3)) * np.arange(9.0).reshape(3, 3)),
+                        ((3, 3),), "any"),
     "piecewise-constant": (lambda x: np.sum(x * np.floor(x) + np.ceil(x) + np.trunc(x) + np.rint(x) * np.sign(x)
                                             + x // 0.7), ((6,),), "any"),
 }

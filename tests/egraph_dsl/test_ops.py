@@ -27,6 +27,8 @@ def test_shape_rules_cover_every_op() -> None:
     samples = {
         "matmul": ((3, 4), (4,)), "trace": ((3, 3),), "diagonal": ((3, 5),), "where": ((2,), (2,), (2,)),
         "scatter_add": ((2, 3), (3,)),
+        "solve": ((2, 3, 3), (3,)), "inv": ((3, 3),), "det": ((2, 3, 3),), "slogdet_sign": ((3, 3),),
+        "logabsdet": ((3, 3),), "cholesky": ((2, 3, 3),),
     }
     for name, spec in ops.OPS.items():
         if spec.kind is ops.Kind.LEAF:
@@ -42,6 +44,8 @@ def test_shape_rules_cover_every_op() -> None:
             args[1] = np.array([[0, -1], [2, 1]])
             shapes = ((2, 3), (2, 2))
             out = ops.infer_shape(name, shapes, attrs)
+        if name in ("solve", "inv", "cholesky"):  # np.ones is singular
+            args[0] = np.broadcast_to(np.eye(3) * 2.0, shapes[0])
         if name == "index_check":
             args[0] = np.array([[0, -1, 2], [1, 1, 0]])
         if name == "scatter_add":  # updates (2, 3) added at indices (3,) along dim 1 of size 4
