@@ -26,6 +26,11 @@ from egraph_dsl.plan import Instruction, Plan
 from .cupy_codegen import KernelSource, generate
 from .fusion import VIEW_OPS, FusedGroup, Layout, Schedule, fuse
 
+# what this backend declares to the registry (egraph_dsl.backends.Backend)
+NAME = "cupy"
+DEFAULT_COST_MODEL = "gpu"  # the cost model jit uses with this backend unless told otherwise
+GENERATES_KERNELS = True  # whether lower(plan) generates kernels (explain shows them)
+
 INSTALL_HINT = "pip install egraph-dsl[cuda]"
 NVRTC_OPTIONS: tuple[str, ...] = ("--std=c++17", "-fmad=false")  # no FMA contraction: IEEE like NumPy
 
@@ -36,6 +41,7 @@ STRATEGY.update({name: "fused" for name in ("sum", "mean", "max", "min")})
 STRATEGY.update({name: "impl" for name in ("logsumexp", "matmul", "trace", "diagonal", "take", "index_check", "concat",
                                            "scatter_add")})
 STRATEGY.update({name: "impl" for name in ("prod", "argmax", "argmin", "cumsum", "cumprod")})
+STRATEGY.update({name: "impl" for name in ("solve", "inv", "det", "slogdet_sign", "logabsdet", "cholesky")})  # cupy.linalg
 STRATEGY["array_const"] = "impl"  # copied to the device by its impl (cupy.asarray) on each call
 STRATEGY.update({name: "view" for name in VIEW_OPS})
 # "fused" ops fall back to impl(cupy, ...) for dtypes their C template does not cover exactly
@@ -51,6 +57,14 @@ def import_cupy() -> ModuleType:
             f"`{INSTALL_HINT}`, or use backend='numpy'") from None
     module: ModuleType = cupy
     return module
+
+
+def available() -> bool:
+    """Whether CuPy is installed and sees a CUDA device (lowering and offline compiling need neither)."""
+    try:
+        return bool(import_cupy().is_available())
+    except BackendUnavailableError:
+        return False
 
 
 def require_gpu() -> ModuleType:

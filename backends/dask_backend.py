@@ -33,6 +33,15 @@ try:  # dask ships no complete annotations: its namespaces are used as Any
 except ImportError as e:  # pragma: no cover - exercised only without the extra
     raise BackendError("the dask backend needs the optional extra: pip install 'egraph-dsl[dask]'") from e
 
+# what this backend declares to the registry (egraph_dsl.backends.Backend)
+NAME = "dask"
+DEFAULT_COST_MODEL = "cpu"  # the cost model jit uses with this backend unless told otherwise
+GENERATES_KERNELS = False  # whether lower(plan) generates kernels (explain shows them)
+
+
+def available() -> bool:
+    """Whenever this module imports (it refuses to without Dask, naming the extra to install)."""
+    return True
 
 
 def _scatter_add(ins: Instruction, updates: Any, indices: Any) -> Any:

@@ -26,12 +26,22 @@ from egraph_dsl.errors import BackendError, BackendUnavailableError, SignatureEr
 from egraph_dsl.plan import Plan
 
 from .fusion import FusedGroup, Schedule, fuse
-from .native_build import build, module_name
+from .native_build import build, compiler, module_name
 from .native_codegen import ModuleSource, generate_module
 from .native_indexing import native_function
 from .numpy_backend import NumpyExecutable, _function_for, returned_values
 
 _NAME_PLACEHOLDER = "EGD_MODULE_NAME_PLACEHOLDER"
+
+# what this backend declares to the registry (egraph_dsl.backends.Backend)
+NAME = "native"
+DEFAULT_COST_MODEL = "cpu"  # the cost model jit uses with this backend unless told otherwise
+GENERATES_KERNELS = True  # whether lower(plan) generates kernels (explain shows them)
+
+
+def available() -> bool:
+    """Whether a C++ compiler is on hand (without one, plans run on the NumPy backend, with a warning)."""
+    return compiler() is not None
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,17 @@ from egraph_dsl import ops
 from egraph_dsl.errors import SignatureError
 from egraph_dsl.plan import Instruction, Plan
 
+# what this backend declares to the registry (egraph_dsl.backends.Backend)
+NAME = "numpy"
+DEFAULT_COST_MODEL = "cpu"  # the cost model jit uses with this backend unless told otherwise
+GENERATES_KERNELS = False  # whether lower(plan) generates kernels (explain shows them)
+
+
+def available() -> bool:
+    """Always: NumPy is a dependency."""
+    return True
+
+
 # 0-d float instructions: NumPy scalar operators give the ufunc's result without its call overhead
 _SCALAR_OPS: dict[str, Callable[..., Any]] = {
     "add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv,

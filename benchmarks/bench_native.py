@@ -145,7 +145,7 @@ def _cache_load_time() -> None:
     import tempfile
 
     script = ("import time, numpy as np\n"
-              "from backends import native_backend\n"
+              "from egraph_dsl.backends import native_backend\n"
               "from egraph_dsl.plan import build_plan\n"
               "from egraph_dsl.trace import trace_function\n"
               "p = build_plan(trace_function(lambda a, y: np.sum(y * np.log1p(np.exp(-a))), [np.ones(1000), np.ones(1000)]))\n"

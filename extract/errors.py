@@ -1,10 +1,14 @@
 """Exceptions raised by the extractor: bad input, no finite answer, or an internal bug.
 
-All derive from :class:`ExtractionError` (a ``ValueError``) so callers can catch one type.
+All derive from :class:`ExtractionError`, a ``ValueError`` in the library's one hierarchy
+(:class:`egraph_dsl.errors.EgraphDslError`), so ``except ExtractionError`` catches the extractor's
+errors and ``except EgraphDslError`` every error egraph-dsl raises.
 Messages name the node or class involved and say what to do about it.
 """
 
 from __future__ import annotations
+
+from egraph_dsl.errors import EgraphDslError
 
 __all__ = [
     "CostOverflowError",
@@ -15,8 +19,8 @@ __all__ = [
 ]
 
 
-class ExtractionError(ValueError):
-    """Base class of every error raised by :mod:`extract`."""
+class ExtractionError(EgraphDslError, ValueError):
+    """Base class of every error raised by :mod:`egraph_dsl.extract`."""
 
 
 class MalformedEGraphError(ExtractionError):
@@ -40,6 +44,6 @@ def overflow_message(what: str) -> str:
 class InvalidExtractionError(ExtractionError):
     """A set of choices fails verification: a root or child unchosen, a cycle, a wrong cost.
 
-    Raised by :func:`extract.verify.verify`. When an extractor of this package triggers it,
+    Raised by :func:`egraph_dsl.extract.verify.verify`. When an extractor of this package triggers it,
     that is a bug in the extractor, never a property of the input.
     """

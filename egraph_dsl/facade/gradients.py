@@ -18,10 +18,10 @@ from ..program import Program
 from ..registry import Registry, RulesetSpec
 from ..term import postorder, substitute
 from ..trace import ArraySpec, LazyArray, _strong, lift, trace_function
-from .jitted import Compiled, JitFunction
+from .jitted import Compiled, JitFunction, JitTransform
 
 
-class GradFunction:
+class GradFunction(JitTransform):
     """A jitted ``value_and_grad`` (or ``grad``) of a NumPy function.
 
     Calling it returns ``(value, gradient)`` (``value_and_grad``) or the gradient alone
@@ -32,7 +32,7 @@ class GradFunction:
                  jit_options: Mapping[str, Any] | None = None) -> None:
         if not callable(fn):
             raise TypeError(f"value_and_grad() needs a function, got {type(fn).__name__}")
-        if isinstance(fn, (GradFunction, JitFunction)):
+        if isinstance(fn, (JitTransform, JitFunction)):
             raise TypeError("value_and_grad of an already transformed function is not supported; "
                             "pass the plain NumPy function")
         self.fn = fn

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import functools
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -123,12 +124,12 @@ class Compiled:
 
     def lowered(self) -> Any:
         """The backend's compiled form: for CuPy the generated kernels, for NumPy the generated code."""
-        from egraph_dsl.backends import get_backend
+        from egraph_dsl.backends import KernelBackend, get_backend
 
-        module = get_backend(self.backend)
-        if hasattr(module, "lower"):
-            return module.lower(self.plan, self.arguments or None)
-        return module.compile_plan(self.plan, **self.backend_options)
+        backend = get_backend(self.backend)
+        if backend.GENERATES_KERNELS:
+            return cast(KernelBackend, backend).lower(self.plan, self.arguments or None)
+        return backend.compile_plan(self.plan, **self.backend_options)
 
     @property
     def sources(self) -> dict[str, str]:
@@ -144,6 +145,16 @@ class Compiled:
         return low.compile_offline(arch)
 
 
+class JitTransform(ABC):
+    """A function transform (``value_and_grad``...) that is jitted itself: ``jit`` of one sets the
+    options of its inner jit instead of wrapping it again. Transforms subclass it, so ``jit`` needs
+    no import of them (they import this module)."""
+
+    @abstractmethod
+    def with_options(self, **options: Any) -> JitTransform:
+        """The same transform with these jit options (what ``jit(transformed, ...)`` returns)."""
+
+
 class JitFunction:
     """A traced-and-optimized version of a plain NumPy function."""
 
@@ -155,11 +166,15 @@ class JitFunction:
                  input_ranges: Mapping[str, tuple[float, float]] | None = None) -> None:
         if not callable(fn):
             raise TypeError(f"jit() needs a function, got {type(fn).__name__}")
+        from egraph_dsl.backends import get_backend
+
+        declared = get_backend(backend)  # unknown backend names (and missing extras) fail here, at decoration
         self.fn = fn
         self.rulesets = rulesets
-        # the device-aware model by default on the GPU (launches, fusion, bandwidth), CPU otherwise
-        self.cost_model = cost_model if cost_model is not None else ("gpu" if backend == "cupy" else "cpu")
+        # the backend's own cost model by default (the GPU's counts launches, fusion and bandwidth)
+        self.cost_model = cost_model if cost_model is not None else declared.DEFAULT_COST_MODEL
         self.backend = backend
+        self.generates_kernels = declared.GENERATES_KERNELS
         self.limits = Limits.of(limits)  # type: ignore[arg-type]  # validate now, not at first call
         resolve_cost_model(self.cost_model)  # unknown cost models and extractors fail here, before tracing
         self.extractor = check_extractor(extractor)
@@ -180,9 +195,6 @@ class JitFunction:
         self._guard: Callable[..., Any] = self._dispatch
         self.name: str = getattr(fn, "__name__", "function")
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
-        from egraph_dsl.backends import get_backend
-
-        get_backend(backend)  # unknown backend names fail here, at decoration
 
     def _check_arity(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         if kwargs:
@@ -284,7 +296,7 @@ class JitFunction:
         from .explain import explain_text
 
         text = explain_text(compiled.optimized, compiled.timings, compiled.plan)
-        if self.backend != "numpy":  # show the generated kernels (lowering needs no device)
+        if self.generates_kernels:  # show the generated kernels (lowering needs no device)
             text += f"\n== {self.backend} kernels\n{compiled.lowered()}"
         return text
 
@@ -298,10 +310,8 @@ def jit(fn: Callable[..., Any] | None = None, *, rulesets: RulesetSpec | None = 
     ``accuracy`` ("fast": cost only; "balanced", the default; "accurate") weighs numerical error,
     measured on samples of the first call's data or of ``input_ranges={"x": (lo, hi)}``, against
     cost (see docs/accuracy.md). ``jit(value_and_grad(f), ...)`` gives the gradient function these options."""
-    from .gradients import GradFunction
-
     check_accuracy(accuracy)
-    if isinstance(fn, GradFunction):
+    if isinstance(fn, JitTransform):
         return fn.with_options(rulesets=rulesets, cost_model=cost_model, backend=backend, limits=limits,
                                extractor=extractor, registry=registry, accuracy=accuracy,
                                input_ranges=input_ranges, **backend_options)

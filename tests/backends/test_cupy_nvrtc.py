@@ -113,7 +113,7 @@ def test_without_a_gpu_compile_plan_raises_backend_unavailable() -> None:
 
 def test_import_never_needs_cupy() -> None:
     code = ("import sys; sys.modules['cupy'] = None; sys.modules['cupy_backends'] = None\n"
-            "import backends.cupy_backend as b, backends.fusion, backends.cupy_cost\n"
+            "import egraph_dsl.backends.cupy_backend as b, egraph_dsl.backends.fusion, egraph_dsl.backends.cupy_cost\n"
             "try:\n    b.compile_plan(None)\nexcept Exception as e:\n    print(type(e).__name__, e)\n")
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root,

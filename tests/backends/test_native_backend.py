@@ -225,7 +225,7 @@ def test_wrong_arguments_give_clear_errors() -> None:
 
 def test_second_process_loads_from_the_disk_cache(native_cache: Path) -> None:
     script = ("import numpy as np\n"
-              "from backends import native_backend\n"
+              "from egraph_dsl.backends import native_backend\n"
               "from egraph_dsl.plan import build_plan\n"
               "from egraph_dsl.trace import trace_function\n"
               "p = build_plan(trace_function(lambda a: np.log1p(np.exp(a)) * 0.25, [np.ones(33)]))\n"
