@@ -9,8 +9,11 @@ component of the class graph. Constraints:
   nodes (children are chosen; one row per pair, tighter than per-node ``x[n] <= y[d]``);
 * ``L[c] - L[d] >= 1 - M (1 - x[n])`` for ``n`` in ``c`` with child ``d`` in the same SCC
   (``M`` = SCC size): chosen edges strictly descend in level, so no cycle;
-* with any negative cost also ``y[c] <= sum(x[p] for parents p of c)`` for non-roots, so
-  only reachable nodes are chosen and the objective equals the DAG cost.
+* ``y[c] <= sum(x[p] for parents p of c)`` for non-roots (reachability): only reachable
+  nodes are chosen, so with a negative cost the objective equals the DAG cost. With costs
+  >= 0 the rows are redundant for the optimum but not for the LP: without them HiGHS could
+  not close the gap in 20 s on e-graphs (babble, herbie) where a plain ILP that has them
+  proves the optimum in seconds, so they are always added (``REACHABILITY``).
 
 Objective: ``sum(cost[n] x[n])``. With non-negative costs extra chosen nodes only add cost,
 so the optimum equals the optimal DAG cost either way.
@@ -27,6 +30,7 @@ from .prune import Pruned
 __all__ = ["Formulation", "formulate", "incumbent_levels"]
 
 AGGREGATE = True  # False: the weaker per-node rows x[n] <= y[d] (for comparisons)
+REACHABILITY = True  # False: reachability rows only with negative costs (for comparisons)
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,7 @@ def formulate(model: EGraphModel, pruned: Pruned) -> Formulation:
             else:
                 for n in users[d]:
                     rows.append(([(x_col[n], 1.0), (y_col[d], -1.0)], -float("inf"), 0.0))
-    if not pruned.nonnegative:
+    if REACHABILITY or not pruned.nonnegative:
         parents: dict[int, list[int]] = {c: [] for c in classes}
         for n in nodes:
             for d in uniq[n]:

@@ -49,6 +49,10 @@ def _decode(model: EGraphModel, form: Formulation, values: Sequence[float]) -> l
     return choice if chosen_order(model, choice) is not None else None
 
 
+def _objective(form: Formulation, values: Sequence[float]) -> float:
+    return sum(form.col_cost[col] * values[col] for col in form.x_col.values())
+
+
 def _closed(cost: float, bound: float | None) -> bool:
     return bound is not None and cost - bound <= 1e-6 * max(1.0, abs(cost))
 
@@ -141,6 +145,24 @@ def ilp(model: EGraphModel, *, time_limit: float = 20.0, backend: str = "highs",
         from .cpsat_backend import solve_cpsat
 
         result = solve_cpsat(model, form, start, remaining, seed=seed)
+    if (backend == "highs" and result.limit is None and result.values is not None
+            and not _closed(_objective(form, result.values), result.bound)
+            and deadline - time.perf_counter() > 0.5):
+        # HiGHS can stop with status Optimal while its own dual bound is below the
+        # incumbent's cost (seen on herbie with the warm start): solve again without the
+        # start and with another seed for the rest of the time, keep the better answer
+        stats["first_status"] = f"{result.status}, bound {result.bound}"
+        retry = solve_highs(form, None, deadline - time.perf_counter(), seed=seed + 1,
+                            node_limit=node_limit)
+        if retry.values is not None and _objective(form, retry.values) <= _objective(
+                form, result.values) + 1e-9:
+            result = retry
+        else:
+            result = SolverResult(values=result.values, bound=max(
+                (b for b in (result.bound, retry.bound) if b is not None), default=None),
+                status=retry.status, proven_optimal=False, start_accepted=result.start_accepted,
+                limit=retry.limit)
+        stats["retried"] = True
     stats["status"] = result.status
     stats["start_accepted"] = result.start_accepted
     best, best_cost, source = incumbent, inc_cost, "incumbent"
