@@ -17,6 +17,7 @@ data) are fresh sample points for the ops above them.
 from __future__ import annotations
 
 import math
+import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -327,6 +328,8 @@ class _Model:
     math: Any = None
     exact_ops: int = 0  # exact op evaluations so far
     unmeasured: int = 0  # e-classes left to the cost model once EXACT_BUDGET was spent
+    deadline: float | None = None  # a time.perf_counter() value: past it the cost model decides the rest
+    out_of_time: bool = False  # the deadline passed before every e-class was decided
 
     # -- float
     def eval_node(self, node: ENode, lanes: Mapping[str, np.ndarray]) -> np.ndarray | None:
@@ -446,8 +449,12 @@ class Improvement:
 
 
 def improve(snapshot: Snapshot, roots: Sequence[str], choices: Mapping[str, str], samples: Samples,
-            node_cost: Callable[[str], float], original: Program, mode: str = "balanced") -> Improvement:
+            node_cost: Callable[[str], float], original: Program, mode: str = "balanced",
+            deadline: float | None = None) -> Improvement:
     """Revisit the cost model's ``choices`` bottom-up (children before parents) on ``samples``.
+
+    ``deadline`` (a ``time.perf_counter()`` value): once it passes, the e-classes not yet decided
+    keep the cost model's choice (``model.out_of_time``), so the optimization's time limit holds.
 
     ``accurate``: per e-class, the least-error e-node (cost breaks ties); ``balanced``: the cost
     model's e-node unless another is more than BALANCED_GAIN_BITS better on the samples, then the
@@ -455,7 +462,7 @@ def improve(snapshot: Snapshot, roots: Sequence[str], choices: Mapping[str, str]
     """
     check_accuracy(mode)
     inputs = {str(t.attr["name"]): t for t in original.inputs}
-    model = _Model(snapshot, samples, dict(choices), node_cost, inputs)
+    model = _Model(snapshot, samples, dict(choices), node_cost, inputs, deadline=deadline)
     if mode == "fast":
         return Improvement(dict(choices), (), model)
     reachable = _reachable(snapshot, roots)
@@ -502,6 +509,9 @@ def improve(snapshot: Snapshot, roots: Sequence[str], choices: Mapping[str, str]
         cls = decide.popleft() if decide else stalled.popleft()
         if cls in done:
             continue
+        if deadline is not None and time.perf_counter() > deadline:
+            model.out_of_time = True  # the rest keep the cost model's choice (a consistent mix: choices name e-classes)
+            break
         # a class is decided with all its e-nodes ready, or, when e-nodes wait on each other through
         # a cycle, once nothing else can progress (the cost model's e-node among the ready ones)
         line = _decide(model, cls, waiting.pop(cls), opaque_values, mode)

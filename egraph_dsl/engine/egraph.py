@@ -302,6 +302,7 @@ class EGraph:
             loud = sorted((i for i in active if i not in quiet), key=lambda i: last[i])
             work = ([tuple(quiet)] if quiet else []) + [(i,) for i in loud]
             fired_now: dict[str, int] = {}
+            cut = False  # the step stopped at a limit before every active rule ran
             while work:
                 group = work.pop(0)
                 now, rows = self.counts()
@@ -309,6 +310,7 @@ class EGraph:
                 cap = budget.node_cap(limits.nodes, ratio)
                 spendable = budget.spendable(now, ratio)
                 if now >= limits.nodes or now >= cap or spendable <= 0:
+                    cut = True  # the loop's checks name the limit next; nothing fired is not saturation
                     break
                 name = self._combined(compiled, tuple(compiled.names[i] for i in group))
                 predicted = sum(seconds_at[i][0] * (now / seconds_at[i][1]) ** 2 for i in group)
@@ -338,7 +340,7 @@ class EGraph:
             size, rows = self.counts()
             ratio = rows / max(1, size)
             sizes.append(size)
-            if not fired_now:
+            if not fired_now and not cut:
                 if held:  # what is left to do would pass a limit
                     reason = StopReason.TIME_LIMIT if StopReason.TIME_LIMIT in held.values() else StopReason.NODE_LIMIT
                     if reason is StopReason.TIME_LIMIT:

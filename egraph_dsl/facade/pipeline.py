@@ -287,7 +287,9 @@ def optimize(program: Program, rulesets: RulesetSpec | None = None, *, limits: L
     improved = False
     if accuracy != "fast":
         t0 = time.perf_counter()
-        after, finish = _error_model(snapshot, roots, extracted, program, accuracy, samples, input_ranges)
+        # what is left of limits.seconds, less what building the record and the result takes
+        deadline = budget.deadline - FIXED_SECONDS / 2
+        after, finish = _error_model(snapshot, roots, extracted, program, accuracy, samples, input_ranges, deadline)
         improved = after is not extracted.program
     if not improved and program_cost(after, model) > cost_before and keeps(snapshot, program):
         # never hand back something worse than the input, unless a rule replaced part of it (or
@@ -311,9 +313,10 @@ def check_accuracy(mode: object) -> str:
 
 
 def _error_model(snapshot: Snapshot, roots: list[str], extracted: Extracted, program: Program, mode: str,
-                 samples: Any, input_ranges: Mapping[str, Any] | None) -> tuple[Program, Any]:
+                 samples: Any, input_ranges: Mapping[str, Any] | None, deadline: float) -> tuple[Program, Any]:
     """The error model's program (``extracted.program`` itself if it changed nothing), and a function
-    of the final program and the seconds spent that builds the accuracy record."""
+    of the final program and the seconds spent that builds the accuracy record. Past ``deadline``
+    (a ``time.perf_counter()`` value) the cost model's choices stand."""
     from egraph_dsl.proofs import error_model
 
     if samples is None:
@@ -326,8 +329,12 @@ def _error_model(snapshot: Snapshot, roots: list[str], extracted: Extracted, pro
 
     improvement = None
     chosen = extracted.program
-    if error_model.worth_running(snapshot):
-        improvement = error_model.improve(snapshot, roots, extracted.choices, samples, node_cost, program, mode)
+    why = "no decision: no e-class has two float elementwise candidates"
+    if time.perf_counter() >= deadline:
+        why = "no decision: the time limit left no time for the error model"
+    elif error_model.worth_running(snapshot):
+        improvement = error_model.improve(snapshot, roots, extracted.choices, samples, node_cost, program, mode,
+                                          deadline=deadline)
         if improvement.changed:
             try:
                 chosen = program_from_choices(snapshot, improvement.choices, program, roots)
@@ -336,8 +343,10 @@ def _error_model(snapshot: Snapshot, roots: list[str], extracted: Extracted, pro
 
     def finish(final: Program, seconds: float) -> Any:
         changed = improvement.changed if improvement is not None and final is chosen else ()
-        skipped = "" if improvement is not None else "no decision: no e-class has two float elementwise candidates"
-        if improvement is not None and improvement.model.unmeasured:
+        skipped = "" if improvement is not None else why
+        if improvement is not None and improvement.model.out_of_time:
+            skipped = "time limit: the e-classes not decided by then kept the cost model's choice"
+        elif improvement is not None and improvement.model.unmeasured:
             skipped = (f"exact budget spent: {improvement.model.unmeasured} e-class(es) kept the cost model's "
                        "choice unmeasured")
         return error_model.accuracy_record(snapshot, roots, extracted.choices, samples, node_cost, improvement,

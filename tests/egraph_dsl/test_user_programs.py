@@ -197,8 +197,6 @@ PROGRAMS: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {
 }
 
 NOT_YET = {  # what does not trace yet, and why
-    "cosine_similarity": "np.linalg.norm is not an op yet",
-    "mvn_logpdf": "np.linalg.solve and slogdet are not ops yet",
     "median_center": "median needs a sort op",
     "assign_then_sum": "setitem into an array created inside the function is not traced yet",
 }

@@ -150,6 +150,29 @@ def test_improve_never_chooses_a_subsumed_e_node() -> None:
     assert not any(snapshot.nodes[nid].subsumed for nid in improvement.choices.values())
 
 
+def test_past_its_deadline_the_model_leaves_the_cost_model_choices() -> None:
+    """The optimization's time limit holds for the error model too: past the deadline the e-classes
+    not yet decided keep the cost model's choice (here all of them), and the record says so."""
+    program = trace_function(sqrt_difference, (LARGE,))
+    samples = em.draw_samples(program, (LARGE,))
+    opt = optimize(program, ["conjugate"], registry=conjugate_registry(), accuracy="fast", samples=samples)
+    from egraph_dsl.engine.egraph import EGraph
+    from egraph_dsl.engine.limits import Limits
+    from egraph_dsl.facade.pipeline import extract_program, resolve_cost_model, root_classes
+
+    egraph = EGraph()
+    egraph.load(program.outputs)
+    egraph.run(conjugate_registry().get("conjugate"), Limits.of(None))
+    snapshot = egraph.snapshot()
+    roots = root_classes(egraph, snapshot, program.outputs)
+    extracted = extract_program(snapshot, program, roots, resolve_cost_model(None))
+    late = em.improve(snapshot, roots, extracted.choices, samples, lambda nid: 1.0, program, "accurate", deadline=0.0)
+    assert late.model.out_of_time and not late.changed and late.choices == dict(extracted.choices)
+    on_time = em.improve(snapshot, roots, extracted.choices, samples, lambda nid: 1.0, program, "accurate")
+    assert not on_time.model.out_of_time and on_time.changed  # the same call in time takes the conjugate
+    assert "div" not in str(opt.after)  # fast: the cost model's cheaper difference
+
+
 def test_reductions_are_outside_the_model_but_feed_it_and_are_fed_by_it() -> None:
     reg = conjugate_registry()
     inside = trace_function(lambda x: np.sum(np.sqrt(x + 1) - np.sqrt(x)), (LARGE,))
