@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -35,3 +36,15 @@ def sqrt_difference(x: Any) -> Any:
 
 
 LARGE = np.geomspace(1e6, 1e12, 40)  # where sqrt_difference cancels
+
+
+def central_difference(f: Callable[..., Any], args: list[np.ndarray], i: int, eps: float = 1e-6) -> np.ndarray:
+    """d f / d args[i] by central differences, element by element (f returns a scalar)."""
+    x = np.array(args[i], dtype=np.float64)
+    out = np.zeros_like(x)
+    for k in np.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[k] += eps
+        down[k] -= eps
+        out[k] = (float(f(*args[:i], up, *args[i + 1:])) - float(f(*args[:i], down, *args[i + 1:]))) / (2 * eps)
+    return out

