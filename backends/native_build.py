@@ -19,27 +19,19 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import tempfile
 from pathlib import Path
 from types import ModuleType
 
 from egraph_dsl.errors import BackendUnavailableError
+from egraph_dsl.native_cache import CACHE_ENV as CACHE_ENV  # re-exported: the tests and users set it
+from egraph_dsl.native_cache import build_cached, cache_dir
 
-CACHE_ENV = "EGRAPH_DSL_NATIVE_CACHE"
 COMPILER_ENV = "EGRAPH_DSL_CXX"
 
 # IEEE-faithful: no -ffast-math; no FMA contraction (a*b+c rounds twice, as NumPy); wrapping ints
 BASE_FLAGS: tuple[str, ...] = ("-O3", "-march=native", "-std=c++17", "-fopenmp-simd", "-fno-math-errno",
                                "-fno-trapping-math", "-ffp-contract=off", "-fwrapv", "-fno-exceptions",
                                "-fvisibility=hidden", "-shared", "-fPIC")
-
-
-def cache_dir() -> Path:
-    explicit = os.environ.get(CACHE_ENV)
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "egraph-dsl" / "native"
 
 
 def compiler() -> str | None:
@@ -112,22 +104,14 @@ def build(name: str, source: str) -> ModuleType:
     suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
     target = directory / f"{name}_{cache_key(source, cxx)}{suffix}"
     if not target.exists():
-        directory.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=".build-", dir=directory))
+        include = sysconfig.get_paths()["include"]
         try:
-            src = work / f"{name}.cpp"
-            src.write_text(source)
-            out = work / target.name
-            include = sysconfig.get_paths()["include"]
-            cmd = [cxx, *flags(), f"-I{include}", str(src), "-o", str(out), "-lm"]
-            try:
-                result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-            except (OSError, subprocess.SubprocessError) as exc:
-                raise BackendUnavailableError(f"the native build did not run ({cxx}): {exc}") from None
-            if result.returncode:
-                raise BackendUnavailableError(f"the native build failed ({cxx}, exit {result.returncode}): "
-                                              f"{result.stderr.strip()[:2000]}")
-            os.replace(out, target)  # atomic: another process sees no file or the whole module
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+            result = build_cached(target, source, f"{name}.cpp",
+                                  lambda src, out: [cxx, *flags(), f"-I{include}", str(src), "-o", str(out), "-lm"],
+                                  timeout=600)
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise BackendUnavailableError(f"the native build did not run ({cxx}): {exc}") from None
+        if result.returncode:
+            raise BackendUnavailableError(f"the native build failed ({cxx}, exit {result.returncode}): "
+                                          f"{result.stderr.strip()[:2000]}")
     return _load(target, name)

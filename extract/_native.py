@@ -15,10 +15,11 @@ import hashlib
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from egraph_dsl.native_cache import build_cached, cache_dir
 
 from ._dag_kernel import SOURCE
 from .model import EGraphModel, FloatArray, IntArray
@@ -36,14 +37,6 @@ _F64 = np.ctypeslib.ndpointer(dtype=np.float64, flags="C_CONTIGUOUS")
 _U8 = np.ctypeslib.ndpointer(dtype=np.uint8, flags="C_CONTIGUOUS")
 
 
-def _cache_dir() -> Path:
-    explicit = os.environ.get("EGRAPH_DSL_NATIVE_CACHE")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "egraph-dsl" / "native"
-
-
 def _build(source: str) -> Path | None:
     cc = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc")
     if cc is None:
@@ -53,29 +46,15 @@ def _build(source: str) -> Path | None:
     except (OSError, subprocess.SubprocessError):
         return None
     key = hashlib.sha256("\0".join([source, version, " ".join(_FLAGS)]).encode()).hexdigest()[:20]
-    directory = _cache_dir()
-    target = directory / f"egd_dag_kernel_{key}.so"
+    target = cache_dir() / f"egd_dag_kernel_{key}.so"
     if target.exists():
         return target
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=".build-", dir=directory))
-    except OSError:
-        return None
-    try:
-        src = work / "dag_kernel.c"
-        src.write_text(source)
-        out = work / target.name
-        result = subprocess.run([cc, *_FLAGS, str(src), "-o", str(out), "-lm"],
-                                capture_output=True, text=True, timeout=300)
-        if result.returncode:
-            return None
-        os.replace(out, target)  # atomic: another process sees no file or the whole library
+        result = build_cached(target, source, "dag_kernel.c",
+                              lambda src, out: [cc, *_FLAGS, str(src), "-o", str(out), "-lm"], timeout=300)
     except (OSError, subprocess.SubprocessError):
         return None
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return target
+    return target if result.returncode == 0 else None
 
 
 @functools.cache
