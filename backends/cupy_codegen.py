@@ -47,22 +47,22 @@ EGD_FN float sigmoid_(float x) {
     const float e = exp(-fabs(x));
     return x >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
 }
+/* logaddexp as NumPy's npy_logaddexp computes it (a == b gives a + log 2, so inf + inf is inf),
+   written without branches: every lane computes both and selects, so the loop vectorizes with
+   libmvec's exp and log1p (a branch around a call would keep it scalar, 2x slower). */
 EGD_FN double logaddexp_(double a, double b) {
-    if (a == b) return a + EGD_LOGE2;
-    const double d = a - b;
-    if (d > 0.0) return a + log1p(exp(-d));
-    if (d <= 0.0) return b + log1p(exp(d));
-    return d;
+    const double r = (a > b ? a : b) + log1p(exp(-fabs(a - b)));
+    return a == b ? a + EGD_LOGE2 : r;
 }
 EGD_FN float logaddexp_(float a, float b) {
-    if (a == b) return a + EGD_LOGE2F;
-    const float d = a - b;
-    if (d > 0.0f) return a + log1p(exp(-d));
-    if (d <= 0.0f) return b + log1p(exp(d));
-    return d;
+    const float r = (a > b ? a : b) + log1p(exp(-fabs(a - b)));
+    return a == b ? a + EGD_LOGE2F : r;
 }
-EGD_FN double softplus_(double x) { return logaddexp_(0.0, x); }
-EGD_FN float softplus_(float x) { return logaddexp_(0.0f, x); }
+/* softplus(x) = logaddexp(0, x) = max(x, 0) + log1p(exp(-|x|)); x == 0 gives log1p(1) = log 2 as
+   NumPy's a == b case does. softplus(x) and softplus(-x) share exp(-|x|) and log1p (the compiler
+   computes them once when both are in a kernel). NaN: 0 + NaN. */
+EGD_FN double softplus_(double x) { return (x > 0.0 ? x : 0.0) + log1p(exp(-fabs(x))); }
+EGD_FN float softplus_(float x) { return (x > 0.0f ? x : 0.0f) + log1p(exp(-fabs(x))); }
 #define EGD_FLOAT_UFUNCS(T) \
 EGD_FN T floor_divide_(T a, T b) { /* npy_floor_divide */ \
     if (b == 0) return a / b; \

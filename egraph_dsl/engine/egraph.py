@@ -380,6 +380,9 @@ class EGraph:
         read_end, write_end = os.pipe()
         with warnings.catch_warnings():  # the child only runs egglog and exits: other threads do not matter
             warnings.simplefilter("ignore", DeprecationWarning)
+            # JAX (and other libraries with thread pools) warn on any fork; the child takes no lock
+            # of theirs: it runs egglog's Rust code, writes to a pipe and leaves through os._exit
+            warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning)
             pid = os.fork()
         if pid == 0:  # the child: apply, report the size, exit without running any Python cleanup
             status = 1

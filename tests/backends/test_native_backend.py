@@ -253,3 +253,65 @@ def test_small_groups_can_run_through_numpy() -> None:
         np.testing.assert_allclose(g, w, rtol=1e-14, atol=1e-13)  # the sum cancels to ~1e-15
     with pytest.raises(Exception, match="unknown option"):
         native_backend.compile_plan(plan, threads=2)
+
+
+def _pooled_program(a: Any, W: Any, idx: Any) -> Any:
+    """Large intermediates of every kind that keeps buffers (a gather, a matmul, kernel outputs)
+    and results that are views of intermediates (a reshape and a transpose of kernel outputs)."""
+    g = a[idx]  # gather along axis 0
+    h = g @ W  # matmul
+    e = np.exp(h) * 0.5  # kernel output, read by the reshape below and the sum
+    t = np.tanh(h) + g  # kernel output returned through a transpose
+    return np.sum(e), e.reshape(-1), t.T, np.sum(t * 3.0)
+
+
+def test_kept_buffers_never_reach_a_result_and_calls_do_not_share_them() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(3)
+    a, W = rng.normal(size=(500, 16)), rng.normal(size=(16, 16)) * 0.2
+    idx = rng.integers(-500, 500, size=6000)
+    plan = build_plan(trace_function(_pooled_program, [a, W, idx]))
+    ex = native_backend.compile_plan(plan)
+    want = evaluate(trace_function(_pooled_program, [a, W, idx]), [a, W, idx])
+    first = ex(a, W, idx)
+    assert "b = take_set() if pool else new_set()" in ex.python_source  # something is kept here
+    assert "out=b[" in ex.python_source  # the gather and the matmul write into kept buffers
+    saved = [np.array(r, copy=True) for r in first]
+    for other in range(3):  # later calls with other data must not touch the first call's results
+        ex(a * (other + 2.0), W, idx[::-1].copy())
+    for got, before, ref in zip(first, saved, want, strict=True):
+        np.testing.assert_array_equal(got, before)
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+        assert got.flags.writeable and (got.base is None or got.base.size <= got.size)
+    scales = [1.0 + k / 8 for k in range(16)]
+    with ThreadPoolExecutor(4) as pool:  # concurrent calls of one executable: each gets its own set
+        results = list(pool.map(lambda s: ex(a * s, W, idx), scales))
+    for s, res in zip(scales, results, strict=True):
+        ref = evaluate(trace_function(_pooled_program, [a, W, idx]), [a * s, W, idx])
+        for got, r in zip(res, ref, strict=True):
+            np.testing.assert_allclose(got, r, rtol=1e-12, atol=1e-12)
+
+
+def test_without_kept_buffers_every_call_allocates() -> None:
+    rng = np.random.default_rng(4)
+    a, W, idx = rng.normal(size=(500, 16)), rng.normal(size=(16, 16)), rng.integers(0, 500, size=6000)
+    plan = build_plan(trace_function(_pooled_program, [a, W, idx]))
+    ex = native_backend.compile_plan(plan, keep_buffers=False)
+    got = ex(a, W, idx)
+    assert "take_set" not in ex.python_source and "out=b[" not in ex.python_source
+    kept = native_backend.compile_plan(plan)(a, W, idx)
+    for g, k in zip(got, kept, strict=True):
+        np.testing.assert_array_equal(g, k)
+
+
+def test_a_gather_into_a_kept_buffer_checks_its_indices() -> None:
+    a, W = np.ones((500, 16)), np.eye(16)
+    plan = build_plan(trace_function(_pooled_program, [a, W, np.zeros(6000, dtype=np.int64)]))
+    ex = native_backend.compile_plan(plan)
+    ex(a, W, np.zeros(6000, dtype=np.int64))
+    bad = np.zeros(6000, dtype=np.int64)
+    bad[4321] = 500
+    with pytest.raises(IndexError, match="index 500 is out of bounds for axis 0 with size 500"):
+        ex(a, W, bad)
+    np.testing.assert_allclose(ex(a, W, np.zeros(6000, dtype=np.int64))[1], np.exp(np.ones(6000 * 16)) * 0.5, rtol=1e-15)

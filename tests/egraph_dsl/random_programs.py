@@ -1007,6 +1007,16 @@ def _run(fn: Callable[..., Any], args: Sequence[Any]) -> tuple[Any, Exception | 
         return None, exc
 
 
+def _other_values(a: Any) -> Any:
+    """Data of the same type, shape and dtype as ``a`` but other values (jit does not retrace)."""
+    if isinstance(a, np.ndarray) and a.size > 1:
+        return np.ascontiguousarray(a.ravel()[::-1].reshape(a.shape)) if a.flags.c_contiguous else a[::-1]
+    if isinstance(a, np.ndarray) and a.dtype.kind in "fc":
+        with np.errstate(all="ignore"):
+            return a * 2 + 1
+    return a
+
+
 def _outputs_of(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (tuple, list)) else [value]
 
@@ -1091,18 +1101,27 @@ def _identical(a: Any, b: Any) -> bool:
     return bool(np.all((a == b) & (np.signbit(a) == np.signbit(b)) | (np.isnan(a) & np.isnan(b))))
 
 
-def judge(case: Case) -> Verdict:
-    """Run ``case`` in NumPy, in ``ed.jit`` and in the reference, and say whether jit is wrong."""
+def judge(case: Case, backend: str = "numpy") -> Verdict:
+    """Run ``case`` in NumPy, in ``ed.jit`` (on ``backend``) and in the reference, and say whether
+    jit is wrong; then call the jitted function again on other data and check that its first
+    results did not change (a result must never share memory the next call writes)."""
     verdict = Verdict(case)
     fn = case.function()
     expected, numpy_error = _run(fn, _fresh(case.args))
     jit_args = _fresh(case.args)
-    jitted = ed.jit(fn, rulesets=case.rulesets, limits=LIMITS)
+    jitted = ed.jit(fn, rulesets=case.rulesets, limits=LIMITS, backend=backend)
     verdict.jitted = jitted
     got, jit_error = _run(jitted, jit_args)
     verdict.numpy = expected if numpy_error is None else numpy_error
     verdict.jit = got if jit_error is None else jit_error
     _judge_results(verdict, fn, case, expected, numpy_error, got, jit_error, jit_args)
+    if jit_error is None and verdict.status != "skip":
+        kept = [np.array(out, copy=True) for out in _outputs_of(got)]
+        _run(jitted, [_other_values(a) for a in _fresh(case.args)])
+        for k, (out, before) in enumerate(zip(_outputs_of(got), kept, strict=True)):
+            if not _identical(out, before):
+                verdict.wrong("result-overwritten", f"output {k} changed when jit was called again on other data: "
+                                                    f"{before!r} became {out!r}")
     if verdict.status == "wrong":
         try:
             verdict.optimized = str(jitted.program(*_fresh(case.args)))
@@ -1481,11 +1500,11 @@ class Summary:
                 f"follow from a value NumPy rounded to zero {self.absorbed_zero_programs}")
 
 
-def run_seeds(seeds: Sequence[int]) -> Summary:
+def run_seeds(seeds: Sequence[int], backend: str = "numpy") -> Summary:
     summary = Summary()
     start = time.perf_counter()
     for seed in seeds:
-        summary.add(judge(generate(seed)))
+        summary.add(judge(generate(seed), backend))
     summary.seconds = time.perf_counter() - start
     return summary
 
@@ -1496,8 +1515,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--examples", action="store_true", help="print the shortest failing program per kind")
     parser.add_argument("--all", action="store_true", help="print every failing program")
+    parser.add_argument("--backend", default="numpy", help="the backend jit runs on (numpy, native, ...)")
     ns = parser.parse_args(argv)
-    summary = run_seeds(range(ns.start, ns.start + ns.count))
+    summary = run_seeds(range(ns.start, ns.start + ns.count), ns.backend)
     print(summary.line())
     for reason, count in summary.skips.most_common(10):
         print(f"  skip x{count}: {reason}")

@@ -3,7 +3,9 @@
 The generator, the inputs and the judge live in ``random_programs.py`` beside this file (its
 docstring states the rules and tolerances). Here:
 
-* ``test_random_programs``: 320 programs (16 batches of 20 seeds) in the default run;
+* ``test_random_programs``: 320 programs (16 batches of 20 seeds) in the default run, and 60
+  more on the native backend (each call is made twice, the second time on other data: a result
+  must not change, so a buffer kept between calls that reaches a result is caught);
 * ``test_many_random_programs``: 10,000 more, marked ``slow`` (``make test-slow``), with a summary;
 * pinned regressions: each known-wrong case from issue 10, and the minimal form of each kind of
   failure this fuzzer found, checked by the same judge;
@@ -49,6 +51,21 @@ def failure_message(summary: rp.Summary) -> str:
 def test_random_programs(index: int) -> None:
     summary = batch(index)
     assert summary.wrong == 0, failure_message(summary)
+
+
+NATIVE_START, NATIVE_BATCHES = 50_000, 3  # 60 programs on the native backend (a C++ build each)
+
+
+@pytest.mark.parametrize("index", range(NATIVE_BATCHES))
+def test_random_programs_on_the_native_backend(index: int) -> None:
+    from egraph_dsl.backends import native_build
+
+    if native_build.compiler() is None:
+        pytest.skip("no C++ compiler (g++): the native backend runs plans on NumPy")
+    start = NATIVE_START + index * BATCH_SIZE
+    summary = rp.run_seeds(range(start, start + BATCH_SIZE), backend="native")
+    assert summary.wrong == 0, failure_message(summary)
+    assert summary.skip_rate < MAX_SKIP_RATE, summary.line()
 
 
 def test_random_programs_are_not_mostly_skipped(capsys: pytest.CaptureFixture[str]) -> None:
