@@ -115,7 +115,7 @@ def sharing_report(program: Program) -> str:
 
 
 def value_and_grad(fn: Callable[..., Any] | None = None, argnums: int | Sequence[int] = 0, *,
-                   rulesets: RulesetSpec | None = None, cost_model: Any = None, backend: str = "numpy",
+                   rulesets: RulesetSpec | None = None, cost_model: Any = None, backend: str = "auto",
                    limits: Limits | Mapping[str, Any] | None = None, extractor: str = "greedy",
                    registry: Registry | None = None, **backend_options: Any) -> Any:
     """``fn``'s value and its gradient with respect to the arguments in ``argnums``, jitted.
@@ -129,7 +129,7 @@ def value_and_grad(fn: Callable[..., Any] | None = None, argnums: int | Sequence
 
 
 def grad(fn: Callable[..., Any] | None = None, argnums: int | Sequence[int] = 0, *,
-         rulesets: RulesetSpec | None = None, cost_model: Any = None, backend: str = "numpy",
+         rulesets: RulesetSpec | None = None, cost_model: Any = None, backend: str = "auto",
          limits: Limits | Mapping[str, Any] | None = None, extractor: str = "greedy",
          registry: Registry | None = None, **backend_options: Any) -> Any:
     """The gradient of ``fn`` (one float scalar output) with respect to ``argnums``, jitted."""
