@@ -13,6 +13,7 @@ index of an instruction run on its own, plus the layout of every value a kernel 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 
@@ -58,6 +59,10 @@ UNFUSED: dict[str, str] = dict.fromkeys(
 FUSABLE_REDUCTIONS: dict[str, frozenset[str]] = {
     "sum": _NUMERIC, "max": _NUMERIC, "min": _NUMERIC, "mean": FLOAT_DTYPES,
 }
+# the native backend also closes a group with a logsumexp over a contiguous run (the last axis,
+# or all of them): two passes over a row buffer, the maximum, then the shifted pairwise sum
+NATIVE_REDUCTIONS: dict[str, frozenset[str]] = {**FUSABLE_REDUCTIONS, "logsumexp": FLOAT_DTYPES}
+CONTIGUOUS_ONLY = frozenset({"logsumexp"})  # reductions generated only where the reduced run is contiguous
 
 # ops whose CuPy impl returns a view of its input (never written into, alias their input)
 VIEW_OPS = frozenset(name for name, spec in ops.OPS.items() if spec.view)
@@ -148,12 +153,17 @@ def fusable(ins: Instruction) -> bool:
     return ins.operand_dtype in allowed and (ins.dtype or "") in _ALL
 
 
-def reduction_fusable(ins: Instruction, plan_shape: tuple[int, ...] | None) -> bool:
-    allowed = FUSABLE_REDUCTIONS.get(ins.op)
+def reduction_fusable(ins: Instruction, plan_shape: tuple[int, ...] | None,
+                      reductions: Mapping[str, frozenset[str]] = FUSABLE_REDUCTIONS) -> bool:
+    allowed = reductions.get(ins.op)
     if allowed is None or plan_shape is None or ins.dtype not in allowed:
         return False
     axis = ins.attr.get("axis")
-    return axis is None or len(axis) == 1
+    if axis is not None and len(axis) != 1:
+        return False
+    if ins.op in CONTIGUOUS_ONLY and axis is not None:
+        return math.prod(plan_shape[axis[0] + 1:]) == 1
+    return True
 
 
 ArgShapes = dict[int, tuple[int, ...]]
@@ -199,10 +209,12 @@ def slot_layouts(plan: Plan, info: dict[int, tuple[tuple[int, ...] | None, str |
     return layouts
 
 
-def fuse(plan: Plan, arg_shapes: ArgShapes | None = None, min_group: int = 1) -> Schedule:
+def fuse(plan: Plan, arg_shapes: ArgShapes | None = None, min_group: int = 1,
+         reductions: Mapping[str, frozenset[str]] = FUSABLE_REDUCTIONS) -> Schedule:
     """Group ``plan``'s instructions into fused kernels and single steps, in a valid order.
 
-    ``arg_shapes`` maps argument slots to their shapes (see :func:`_slot_info`).
+    ``arg_shapes`` maps argument slots to their shapes (see :func:`_slot_info`); ``reductions``
+    the reductions that may close a group (the backend's generator must know each of them).
     """
     instrs = plan.instructions
     producer, info = _slot_info(plan, arg_shapes)
@@ -249,10 +261,10 @@ def fuse(plan: Plan, arg_shapes: ArgShapes | None = None, min_group: int = 1) ->
             else:
                 members[i] = [i]
                 group_of[i] = i
-        elif ins.op in FUSABLE_REDUCTIONS:
+        elif ins.op in reductions:
             src = ins.inputs[0]
             src_shape = info.get(src, (None, None))[0]
-            if not reduction_fusable(ins, src_shape):
+            if not reduction_fusable(ins, src_shape, reductions):
                 continue
             p = producer.get(src)
             if p is not None and p in group_of and group_of[p] not in closed:
@@ -308,7 +320,7 @@ def _make_group(plan: Plan, name: str, member_list: list[int], red_index: int | 
                 continue
             dtype = info.get(s, (None, None))[1]
             if dtype is None:  # a weak value computed at run time: given the consumer's dtype
-                dtype = (ins.dtype or "float64") if ins.op in FUSABLE_REDUCTIONS else _operand_dtype_at(ins, pos)
+                dtype = (ins.dtype or "float64") if ins.op in NATIVE_REDUCTIONS else _operand_dtype_at(ins, pos)
             if (s, dtype) not in inputs:
                 inputs.append((s, dtype))
     outputs = tuple(instrs[m].output for m in ms

@@ -33,7 +33,7 @@ from egraph_dsl import ops
 from egraph_dsl.errors import BackendError, BackendUnavailableError, SignatureError
 from egraph_dsl.plan import Plan
 
-from .fusion import FusedGroup, Schedule, fuse
+from .fusion import NATIVE_REDUCTIONS, FusedGroup, Schedule, fuse
 from .native_build import build, compiler, module_name
 from .native_codegen import ModuleSource, generate_module
 from .native_indexing import native_function
@@ -76,7 +76,7 @@ def lower(plan: Plan, args: Sequence[Any] | None = None, min_elements: int = 0) 
     """The schedule and the generated module source for arguments like ``args`` (no compiler needed)."""
     shapes = None if args is None else {
         s: tuple(a) if isinstance(a, tuple) else tuple(np.shape(a)) for (s, _), a in zip(plan.input_slots, args, strict=True)}
-    schedule = fuse(plan, shapes)
+    schedule = fuse(plan, shapes, reductions=NATIVE_REDUCTIONS)
     if min_elements:
         schedule = Schedule(plan, tuple(_split_small(step, min_elements) for step in schedule.steps))
         schedule = Schedule(plan, tuple(s for step in schedule.steps for s in (step if isinstance(step, tuple) else (step,))))

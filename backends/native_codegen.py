@@ -184,6 +184,8 @@ def _reduction_kernel(plan: Plan, group: FusedGroup, params: list[str], body: li
     is_sum = red.op in ("sum", "mean")
     R, inner, outer = red.reduced, red.inner, red.outer
     sig = ",\n    ".join([*params, f"{ctype}* result"])
+    if red.op == "logsumexp":
+        return _logsumexp_kernel(group, sig, body, ctype, source)
     if inner == 1:
         block_loop = [f"const long long i = o * {R}LL + b0 + j;", *body, f"tmp[j] = {source};"]
         if is_sum:
@@ -221,6 +223,49 @@ def _reduction_kernel(plan: Plan, group: FusedGroup, params: list[str], body: li
             "#pragma omp simd\n"
             f"            for (long long q = 0; q < {inner}LL; ++q) {{\n{_indent(loop, 4)}            }}\n"
             f"        }}\n{post_loop}    }}\n}}\n")
+
+
+LSE_ROW_MAX = 1 << 16  # runs up to this long keep their values in a (thread-local) row buffer
+
+
+def _logsumexp_kernel(group: FusedGroup, sig: str, body: list[str], ctype: str, source: str) -> str:
+    """logsumexp over contiguous runs of R elements, as the op's NumPy implementation computes it:
+    the run's maximum m (NaN if any value is NaN); the shift is m where finite, else 0 (all -inf
+    gives log(0) = -inf, +inf gives inf); then log(pairwise sum of exp(v - shift)) + shift; an
+    empty run gives log(0) = -inf. The second pass reads the values from a row buffer the first
+    filled when the run is at most LSE_ROW_MAX long and the group computes them, else computes
+    (or, for a reduced input, reads) them again."""
+    red = group.reduction
+    assert red is not None and red.inner == 1, "fusion closes a group with logsumexp over contiguous runs only"
+    R, outer = red.reduced, red.outer
+    buffered = bool(body) and R <= LSE_ROW_MAX
+    index = f"const long long i = o * {R}LL + b0 + j;"
+    first = [index, *body, f"const {ctype} v = {source};"] + (["row[b0 + j] = v;"] if buffered else [])
+    first += ["nan |= v != v;", "top = v > top ? v : top;"]
+    second = [f"const {ctype} v = row[b0 + j];"] if buffered else [index, *body, f"const {ctype} v = {source};"]
+    second.append("part += exp(v - shift);")
+    blocks = (f"        for (long long b0 = 0; b0 < {R}LL; b0 += {BLOCK}) {{\n"
+              f"            const long long len = {R}LL - b0 < {BLOCK} ? {R}LL - b0 : {BLOCK};\n")
+    return (f"static void kern_{group.name}(\n    {sig}) {{\n"
+            + (f"    static thread_local {ctype} row[{max(R, 1)}];\n" if buffered else "")
+            + f"    for (long long o = 0; o < {outer}LL; ++o) {{\n"
+            f"        {ctype} top = -INFINITY; int nan = 0;\n"
+            f"{blocks}"
+            "#pragma omp simd reduction(max:top) reduction(|:nan)\n"
+            f"            for (long long j = 0; j < len; ++j) {{\n{_indent(first, 4)}            }}\n"
+            "        }\n"
+            f"        const {ctype} shift = (nan || !isfinite(top)) ? ({ctype})0 : top;\n"
+            f"        {ctype} stack[64]; long long counts[64]; int depth = 0;\n"
+            f"{blocks}"
+            f"            {ctype} part = ({ctype})0;\n"
+            "#pragma omp simd reduction(+:part)\n"
+            f"            for (long long j = 0; j < len; ++j) {{\n{_indent(second, 4)}            }}\n"
+            f"            EGD_PAIRWISE_PUSH({ctype}, stack, counts, depth, part);\n"
+            "        }\n"
+            f"        {ctype} acc = ({ctype})0;\n"
+            f"        if (depth > 0) EGD_PAIRWISE_TOTAL({ctype}, stack, depth, acc);\n"
+            "        result[o] = log(acc) + shift;\n"
+            "    }\n}\n")
 
 
 def _scalar_read(dtype: str, arg: str, var: str) -> str:

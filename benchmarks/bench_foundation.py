@@ -49,7 +49,7 @@ ed_jit = ed.jit
 
 console = Console(width=140)
 NAIVE = "naive NumPy"
-EGRAPH = "egraph-dsl"
+EGRAPH = "egraph-dsl (auto)"
 
 
 # ----------------------------------------------------------------------------------- timing

@@ -109,7 +109,7 @@ def main() -> None:
         reference = hand(theta)
         builders: dict[str, Callable[[], System | str]] = {
             "hand NumPy": lambda: hand,
-            "egraph-dsl (numpy)": lambda: ed.value_and_grad(log_posterior_for(data)),
+            "egraph-dsl (numpy)": lambda: ed.value_and_grad(log_posterior_for(data), backend="numpy"),
             "egraph-dsl (native)": lambda: ed.value_and_grad(log_posterior_for(data), backend="native"),
             "JAX jit": lambda: jax_system(data),
             "PyMC (PyTensor C)": lambda: pymc_system(data),

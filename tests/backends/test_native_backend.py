@@ -315,3 +315,44 @@ def test_a_gather_into_a_kept_buffer_checks_its_indices() -> None:
     with pytest.raises(IndexError, match="index 500 is out of bounds for axis 0 with size 500"):
         ex(a, W, bad)
     np.testing.assert_allclose(ex(a, W, np.zeros(6000, dtype=np.int64))[1], np.exp(np.ones(6000 * 16)) * 0.5, rtol=1e-15)
+
+
+_LSE_ROWS = [[1.0, 2.0, 3.0, -4.0], [-np.inf] * 4, [np.inf, 1.0, 2.0, 0.0], [np.inf, -np.inf, 0.0, 1.0],
+             [np.nan, 1.0, 2.0, 3.0], [1e308, 1e308, 0.0, -1.0], [-1e308] * 4, [-0.0, 0.0, -0.0, 0.0],
+             [700.0, 700.0, -700.0, 1.0], [-745.0, -746.0, -800.0, -1000.0]]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("form", ["last-axis", "all", "keepdims", "first-axis", "reduced-input"])
+def test_logsumexp_closes_a_fused_group_as_numpy_computes_it(dtype: str, form: str) -> None:
+    fns = {"last-axis": lambda a: np.log(np.sum(np.exp(a * 0.5), axis=1)),
+           "all": lambda a: np.log(np.sum(np.exp(a - 1.0))),
+           "keepdims": lambda a: np.log(np.sum(np.exp(a * 0.5), axis=-1, keepdims=True)),
+           "first-axis": lambda a: np.log(np.sum(np.exp(a * 0.5), axis=0)),  # not contiguous: NumPy runs it
+           "reduced-input": lambda a: np.log(np.sum(np.exp(a), axis=1))}
+    with np.errstate(over="ignore"):
+        x = np.array(_LSE_ROWS).astype(dtype)
+    program = trace_function(fns[form], [x])
+    from egraph_dsl.facade.pipeline import optimize
+
+    plan = build_plan(optimize(program).after)
+    assert any(ins.op == "logsumexp" for ins in plan.instructions)  # the stability rule made one
+    schedule, _ = native_backend.lower(plan, [x])
+    fused = [g for g in schedule.groups if g.reduction is not None and g.reduction.op == "logsumexp"]
+    assert bool(fused) == (form != "first-axis")
+    got = native_backend.compile_plan(plan)(x)
+    want = evaluate(optimize(program).after, [x])[0]  # the op table's NumPy implementation
+    assert got.dtype == want.dtype == np.dtype(dtype)
+    assert_matches("logsumexp", np.asarray(got), np.asarray(want), form, ulps=LIBMVEC_ULPS)
+
+
+@pytest.mark.parametrize("n", [0, 1, 65, 70_000])  # empty, one, a partial block, past the row buffer
+def test_logsumexp_kernel_on_run_lengths(n: int) -> None:
+    from egraph_dsl.facade.pipeline import optimize
+
+    x = np.random.default_rng(n).normal(size=(3, n)) * 30
+    for fn in (lambda a: np.log(np.sum(np.exp(a * 0.5), axis=1)), lambda a: np.log(np.sum(np.exp(a), axis=1))):
+        optimized = optimize(trace_function(fn, [x])).after
+        plan = build_plan(optimized)
+        got = native_backend.compile_plan(plan)(x)
+        assert_matches("logsumexp", np.asarray(got), np.asarray(evaluate(optimized, [x])[0]), f"n={n}", ulps=LIBMVEC_ULPS)
