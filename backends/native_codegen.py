@@ -196,9 +196,19 @@ def _reduction_kernel(plan: Plan, group: FusedGroup, params: list[str], body: li
             finish = (f"        {ctype} acc = {identity};\n"
                       f"        if (top > 0) EGD_PAIRWISE_TOTAL({ctype}, stack, top, acc);\n")
             state = f"        {ctype} stack[64]; long long counts[64]; int top = 0;\n"
-        else:
-            reduce_block = ("            for (long long j = 0; j < len; ++j) "
-                            f"acc = {combine.format('acc', 'tmp[j]')};\n")
+        else:  # a vectorized max (min) of the block; NumPy's exact rule, in order, only where it matters
+            better = ">" if red.op == "max" else "<"
+            reduce_block = (f"            {ctype} best = {identity}; int odd = 0;\n"
+                            f"#pragma omp simd reduction({red.op}:best) reduction(|:odd)\n"
+                            "            for (long long j = 0; j < len; ++j) {\n"
+                            f"                const {ctype} v = tmp[j];\n"
+                            "                odd |= (v != v) | (v == 0);\n"
+                            f"                best = v {better} best ? v : best;\n"
+                            "            }\n"
+                            "            if (odd) {  /* NaN or a zero: NaN propagation and zero signs as NumPy's loop */\n"
+                            "                for (long long j = 0; j < len; ++j) "
+                            f"acc = {combine.format('acc', 'tmp[j]')};\n"
+                            f"            }} else acc = {combine.format('acc', 'best')};\n")
             finish = ""
             state = f"        {ctype} acc = {identity};\n"
         return (f"static void kern_{group.name}(\n    {sig}) {{\n"
