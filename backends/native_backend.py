@@ -192,15 +192,22 @@ def _generate(schedule: Schedule, module: Any, keep_buffers: bool = True) -> tup
     for s, value, dtype in plan.constants:
         namespace[f"v{s}"] = np.asarray(value, dtype=dtype)[()]
     kind = {ins.output: (tuple(ins.shape or ()), np.dtype(ins.dtype or "float64")) for ins in plan.instructions}
-    native = module is not None or not schedule.groups  # a compiler is there: gathers and scatters go native
+    # gathers and scatters go native where a compiler is there (the indexing module is built on first use)
+    native = module is not None or (not schedule.groups and compiler() is not None)
     kept = _kept(schedule, kind, native) if keep_buffers else []
     slot_of = {s: k for k, s in enumerate(kept)}
     if kept:  # one set of buffers per call in flight: taken from the pool, or made, and put back after
         pool: list[tuple[np.ndarray, ...]] = []
         layout = [kind[s] for s in kept]
-        namespace["pool"], namespace["take_set"] = pool, pool.pop
-        namespace["new_set"] = lambda: tuple(np.empty(shape, dtype) for shape, dtype in layout)
-        body += ["        b = take_set() if pool else new_set()"]
+
+        def take_set() -> tuple[np.ndarray, ...]:
+            try:  # list.pop is atomic: two threads never get the same set
+                return pool.pop()
+            except IndexError:  # none free (first call, or another call in flight)
+                return tuple(np.empty(shape, dtype) for shape, dtype in layout)
+
+        namespace["pool"], namespace["take_set"] = pool, take_set
+        body += ["        b = take_set()"]
     for step in schedule.steps:
         if isinstance(step, int):
             ins = plan.instructions[step]
