@@ -24,9 +24,11 @@ from .pipeline import Optimized, check_accuracy, check_extractor, optimize, reso
 
 AUTO = "auto"  # backend: native for large arrays when a C++ compiler is there, else numpy
 # elements of the largest value from which 'auto' takes the native backend. Measured here (value
-# and gradient of the reactivity model): at 4·10^4 elements native 0.97 ms vs NumPy 2.2 ms; at a
-# few thousand both run in tens of microseconds, and the kernel build (~0.3 s) would dominate.
-AUTO_NATIVE_ELEMENTS = 1 << 14
+# and gradient of the reactivity model): at 8,000 elements (N = 1,000 pairs) native 245 us, NumPy
+# 650 us, hand-written NumPy 290 us; at 4·10^4 native 0.6-0.9 ms, NumPy 1.9-2.2 ms. A kernel build
+# (~0.3-0.6 s, then cached on disk: ~5 ms to load) pays for itself after about a thousand calls
+# there; below a few thousand elements plans run in tens of microseconds on NumPy anyway.
+AUTO_NATIVE_ELEMENTS = 1 << 12
 
 
 def signature_of(args: tuple[Any, ...]) -> tuple[Any, ...]:
