@@ -320,7 +320,8 @@ def _make_group(plan: Plan, name: str, member_list: list[int], red_index: int | 
                 continue
             dtype = info.get(s, (None, None))[1]
             if dtype is None:  # a weak value computed at run time: given the consumer's dtype
-                dtype = (ins.dtype or "float64") if ins.op in NATIVE_REDUCTIONS else _operand_dtype_at(ins, pos)
+                reduces = ops.spec(ins.op).kind is ops.Kind.REDUCTION
+                dtype = (ins.dtype or "float64") if reduces else _operand_dtype_at(ins, pos)
             if (s, dtype) not in inputs:
                 inputs.append((s, dtype))
     outputs = tuple(instrs[m].output for m in ms

@@ -11,7 +11,7 @@ and runs the plan on the NumPy backend instead.
 Options: ``min_elements`` (groups with fewer elements run through NumPy). Default 0: measured
 here, a kernel beat the NumPy backend at every size from 1 element up (one exp: 2.7 vs 6.0 us
 at n = 1, 292 vs 773 us at n = 1e5), so nothing runs through NumPy for being small.
-``keep_buffers`` (default True): the large intermediates kernels and matmuls write (at least
+``keep_buffers`` (default True): the large intermediates kernels, matmuls and row gathers write (at least
 ``POOL_MIN_BYTES``, never a value returned or viewed by one) are allocated once and reused by
 later calls, instead of fresh memory the kernel page-faults in on every call (4,260 minor faults
 per value-and-gradient call of the reactivity model at N = 2·10^5). A call that finds the buffers
@@ -152,7 +152,7 @@ def _kept(schedule: Schedule, kind: dict[int, tuple[tuple[int, ...], np.dtype[An
     matmul, a gather, a scatter or a concat, whose outputs are fresh) by a value that reaches one."""
     plan = schedule.plan
     fresh_ops = {"matmul", "take", "scatter_add", "concat"}
-    aliasing: dict[int, list[int]] = {}  # slot -> outputs of steps that may alias it
+    shares: dict[int, tuple[int, ...]] = {}  # output -> the inputs it may share memory with
     written: list[int] = []
     for step in schedule.steps:
         if isinstance(step, FusedGroup):
@@ -164,19 +164,14 @@ def _kept(schedule: Schedule, kind: dict[int, tuple[tuple[int, ...], np.dtype[An
         if floating and (ins.op == "matmul" or (native and ins.op == "take" and int(ins.attr["dim"]) == 0)):
             written.append(ins.output)
         if spec.view or not (spec.ufunc is not None or spec.kind is ops.Kind.REDUCTION or ins.op in fresh_ops):
-            for s in ins.inputs:
-                aliasing.setdefault(s, []).append(ins.output)
+            shares[ins.output] = ins.inputs
     escaping: set[int] = set()
     stack = list(plan.outputs)
-    reverse: dict[int, list[int]] = {}
-    for src, outs in aliasing.items():
-        for o in outs:
-            reverse.setdefault(o, []).append(src)
     while stack:  # everything a result may be a view of
         s = stack.pop()
         if s not in escaping:
             escaping.add(s)
-            stack.extend(reverse.get(s, ()))
+            stack.extend(shares.get(s, ()))
     return [s for s in written if s not in escaping
             and math.prod(kind[s][0]) * kind[s][1].itemsize >= POOL_MIN_BYTES]
 

@@ -71,7 +71,7 @@ static int rows_w(const T* src, const long long* idx, long long n_idx, long long
    Common row widths get a loop of their own (unrolled, no memcpy call per row): at 5,000
    indices a gather of rows of 8 took 44 us through memcpy, and a scatter of single elements 26 us. */
 template <typename T, int ADD>
-static int rows_add(const T* src, const long long* idx, long long n_idx, long long n_rows, long long width, T* out) {
+static int rows_by_width(const T* src, const long long* idx, long long n_idx, long long n_rows, long long width, T* out) {
     switch (width) {
         case 1: return rows_w<T, 1, ADD>(src, idx, n_idx, n_rows, width, out);
         case 2: return rows_w<T, 2, ADD>(src, idx, n_idx, n_rows, width, out);
@@ -86,8 +86,8 @@ static int rows_add(const T* src, const long long* idx, long long n_idx, long lo
 template <typename T>
 static int rows(const T* src, const long long* idx, long long n_idx, long long n_rows, long long width, T* out,
                 int add) {
-    return add ? rows_add<T, 1>(src, idx, n_idx, n_rows, width, out)
-               : rows_add<T, 0>(src, idx, n_idx, n_rows, width, out);
+    return add ? rows_by_width<T, 1>(src, idx, n_idx, n_rows, width, out)
+               : rows_by_width<T, 0>(src, idx, n_idx, n_rows, width, out);
 }
 
 /* (src, idx, out, n_rows, width, add): the buffers' sizes are checked by the Python caller's

@@ -266,10 +266,10 @@ class JitFunction:
 
     def _backend_for(self, plan: Plan) -> str:
         """The backend a specialization runs on: the one asked for, or for 'auto' the native one
-        when a C++ compiler is there and some value of the plan has AUTO_NATIVE_ELEMENTS (for a
-        gradient AUTO_NATIVE_ELEMENTS_GRAD) or more
-        elements (below that a plan runs in microseconds on NumPy and a kernel build, ~0.2-0.5 s
-        once per shape signature and then cached on disk, is not worth it)."""
+        when a C++ compiler is there and some value of the plan has AUTO_NATIVE_ELEMENTS elements
+        or more (AUTO_NATIVE_ELEMENTS_GRAD for a gradient); below that a plan runs in microseconds
+        on NumPy and a kernel build, ~0.2-0.5 s once per shape signature, then cached on disk, is
+        not worth it."""
         if self.backend != AUTO:
             return self.backend
         from egraph_dsl.backends import is_available
@@ -324,11 +324,11 @@ class JitFunction:
         compiled = self.lower(*args) if args else self._last
         if compiled is None:
             return f"{self.name}: not called yet; call it (or pass example arguments to explain)"
+        from egraph_dsl.backends import get_backend
+
         from .explain import explain_text
 
         text = explain_text(compiled.optimized, compiled.timings, compiled.plan)
-        from egraph_dsl.backends import get_backend
-
         if get_backend(compiled.backend).GENERATES_KERNELS:  # show the generated kernels (lowering needs no device)
             text += f"\n== {compiled.backend} kernels\n{compiled.lowered()}"
         return text
