@@ -34,10 +34,10 @@ from .compile import compile_rule
 from .encode import NEG_ZERO, decode_attr, is_negative_zero, tsv_cell
 from .limits import Budget, Limits, StopReason
 from .report import RunReport
+from .scheduler import BackoffScheduler
 from .schema import ANALYSIS, FOLD, LOAD, UNLOAD, declarations
 
 _OP_EGG = {s.egg for s in ops.OPS.values()} | {NEG_ZERO}
-_BAN_LENGTH = 2  # a rule's first ban, in iterations; each later ban doubles (egg's BackoffScheduler)
 _CAN_FORK = sys.platform == "linux" and hasattr(os, "fork")  # trial runs in a killable copy
 
 
@@ -252,29 +252,25 @@ class EGraph:
             budget: Budget | None = None) -> RunReport:
         """Saturate with ``ruleset`` until saturated or a limit is hit.
 
-        Rules are scheduled as egg's backoff scheduler does: a rule that matched more than its
-        budget in an iteration is banned for a few iterations (budget and ban double each time),
-        so commutativity and associativity cannot crowd out the other rules. Within an iteration
-        rules run in groups. egglog cannot stop inside an application, so once a group could
-        matter (the e-graph past 1% of the node limit, or the group's last run, scaled to the
-        present size, above 2% of the time left) it is first tried on a copy: a forked process
-        that is killed when it needs more than half the time left (push/pop where there is no
-        fork). A group that would pass the node limit, or whose application would not leave
-        ``budget.reserve`` seconds for serializing and extracting the result, is held back, so
-        both limits hold. ``budget`` defaults to ``limits.seconds`` from now, all for saturation.
-        After each iteration the constant-conflict check runs; a conflict stops the run with an
-        error naming the rules that fired in that iteration.
+        Which rules run in each iteration, and in what groups, is ``scheduler.BackoffScheduler``'s
+        choice (egg's backoff: a rule past its match budget is banned for a while). egglog cannot
+        stop inside an application, so once a group could matter (the e-graph past 1% of the node
+        limit, or the group's last run, scaled to the present size, above 2% of the time left) it
+        is first tried on a copy: a forked process that is killed when it needs more than half the
+        time left (push/pop where there is no fork). A group that would pass the node limit, or
+        whose application would not leave ``budget.reserve`` seconds for serializing and
+        extracting the result, is held back, so both limits hold. ``budget`` defaults to
+        ``limits.seconds`` from now, all for saturation. After each iteration the
+        constant-conflict check runs; a conflict stops the run with an error naming the rules that
+        fired in that iteration.
         """
         limits = limits or Limits()
         start = time.perf_counter()
         budget = budget or Budget(start + limits.seconds)
         compiled = self._compile_ruleset(ruleset, scope)
         rules = ruleset.rules
-        base_limit = max(50, limits.nodes // 100)  # matches per iteration before a rule is banned
-        bans = [0] * len(rules)
-        banned_until = [0] * len(rules)
-        last = [0] * len(rules)  # matches in the rule's last run: expansive rules run last, alone
-        seconds_at = [(0.0, 1)] * len(rules)  # (seconds, e-graph size) of the last step that ran the rule
+        # matches per step before a rule is banned
+        scheduler = BackoffScheduler(compiled.growth, match_limit=max(50, limits.nodes // 100))
         before, rows = self.counts()
         ratio = rows / max(1, before)  # egglog rows per op e-node: serializing costs per row
         sizes: list[int] = []
@@ -296,11 +292,9 @@ class EGraph:
             if budget.spendable(size, ratio) <= 0 or size >= cap:
                 reason, note = StopReason.TIME_LIMIT, _time_note(budget, size)
                 break
-            active = [i for i in range(len(rules)) if banned_until[i] <= iterations]
+            active = scheduler.active(iterations)
             iterations += 1
-            quiet = [i for i in active if last[i] * compiled.growth[i] < max(1, cap - size) // 20]
-            loud = sorted((i for i in active if i not in quiet), key=lambda i: last[i])
-            work = ([tuple(quiet)] if quiet else []) + [(i,) for i in loud]
+            work = scheduler.groups(active, cap - size)
             fired_now: dict[str, int] = {}
             cut = False  # the step stopped at a limit before every active rule ran
             while work:
@@ -313,29 +307,23 @@ class EGraph:
                     cut = True  # the loop's checks name the limit next; nothing fired is not saturation
                     break
                 name = self._combined(compiled, tuple(compiled.names[i] for i in group))
-                predicted = sum(seconds_at[i][0] * (now / seconds_at[i][1]) ** 2 for i in group)
-                if now * 100 > cap or predicted > 0.02 * spendable:
+                if now * 100 > cap or scheduler.predicted_seconds(group, now) > 0.02 * spendable:
                     verdict = self._verdict(name, limits, budget, spendable / 2)
                     if verdict is not None:
                         if len(group) > 1:
                             work[:0] = [(i,) for i in group]  # find the rules that overshoot on their own
                         else:
                             (i,) = group
-                            banned_until[i] = iterations + (_BAN_LENGTH << bans[i])
-                            bans[i] += 1
+                            scheduler.ban(i, iterations)
                             held[i] = verdict
                         continue
                 t0 = time.perf_counter()
                 applied = self._apply(name, compiled, matches, fired_now)
-                for i in group:  # each rule's share of the step, at this size
-                    seconds_at[i] = ((time.perf_counter() - t0) / len(group), max(1, now))
+                scheduler.timed(group, time.perf_counter() - t0, now)
                 for egg_rule, n in applied.items():
                     i = index[egg_rule]
-                    last[i] = n
                     held.pop(i, None)
-                    if n > base_limit << bans[i]:
-                        banned_until[i] = iterations + (_BAN_LENGTH << bans[i])
-                        bans[i] += 1
+                    scheduler.matched(i, n, iterations)
             self._check_conflicts(fired_now)
             size, rows = self.counts()
             ratio = rows / max(1, size)
@@ -347,7 +335,7 @@ class EGraph:
                         names = sorted(rules[i].name for i, r in held.items() if r is StopReason.TIME_LIMIT)
                         note = f"one application of {', '.join(names)} needs more time than is left"
                     break
-                if not any(b > iterations for b in banned_until):
+                if not scheduler.bans_pending(iterations):
                     reason = StopReason.SATURATED
                     break
         return RunReport(ruleset.name, reason, iterations, time.perf_counter() - start, before, size,
