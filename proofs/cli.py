@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import runpy
 import sys
 import tempfile
@@ -21,6 +20,8 @@ import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+
+from egraph_dsl.rulesets import register_shipped
 
 from egraph_dsl.errors import EgraphDslError
 from egraph_dsl.registry import RuleSet, default_registry
@@ -79,10 +80,7 @@ def run_rules_file(path: str) -> None:
 
 def select_rulesets(names: Sequence[str], from_file: str | None) -> list[RuleSet]:
     """The rulesets to work on: named ones, those ``--from FILE`` registers, or all shipped ones."""
-    try:
-        importlib.import_module("rulesets")  # the shipped ones can always be named
-    except ImportError as exc:
-        raise UsageError(f"cannot import the shipped rulesets: {exc}") from None
+    register_shipped(default_registry)  # the shipped ones can always be named
     if from_file:
         before = set(default_registry.names())
         run_rules_file(from_file)

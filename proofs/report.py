@@ -7,10 +7,11 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from egraph_dsl.rulesets import register_shipped
 
 from egraph_dsl.registry import default_registry
 
@@ -32,7 +33,7 @@ def verdict(proof: str, tested: str) -> str:
 
 def soundness_table(names: Sequence[str] | None = None, profile: str = "dev") -> str:
     """Markdown table: ruleset, rule, claim, stored proof result, check-rules result, verdict."""
-    importlib.import_module("rulesets")
+    register_shipped(default_registry)
     names = list(names or default_registry.names())
     report = check_rules(names, profile=profile)
     tested = {(r.ruleset, r.rule.name): r.status for r in report.results}

@@ -1,4 +1,4 @@
-"""The shipped rule libraries, registered on import with the same public API users call.
+"""The shipped rule libraries, registered with ``register_shipped`` through the same public API users call.
 
 ``algebra`` (IEEE-exact identities, exp/log laws), ``stability`` (stable sigmoid / softplus /
 logsumexp / softmax forms) and ``linalg`` (transposes, traces, dot products) are the default
@@ -9,7 +9,7 @@ and ``reassociate`` (commutativity, associativity, factoring, tagged ``expensive
 
 from functools import cache
 
-from egraph_dsl.registry import default_registry
+from egraph_dsl.registry import Registry, default_registry
 from egraph_dsl.rules import Rule
 
 from .algebra import algebra, reassociate
@@ -19,10 +19,19 @@ from .stability import stability
 
 SHIPPED = (algebra, reassociate, stability, linalg, fast_math)
 
-for _ruleset in SHIPPED:
-    if _ruleset.name not in default_registry:
-        default_registry.register(_ruleset)
 
+def register_shipped(registry: Registry = default_registry) -> Registry:
+    """Register the shipped libraries ``registry`` does not hold yet (by name), and return it.
+
+    Importing this package registers nothing: the façade (``jit``, ``optimize``, ``Session``, the
+    CLI) calls this for ``default_registry`` before it resolves names, and a user building their
+    own registry calls it to start from the shipped libraries. The defaults are the rulesets
+    tagged ``default``.
+    """
+    for ruleset in SHIPPED:
+        if ruleset.name not in registry:
+            registry.register(ruleset)
+    return registry
 
 
 @cache
@@ -31,4 +40,4 @@ def shipped_rules() -> frozenset[Rule]:
     return frozenset(rule for rs in SHIPPED for rule in rs.rules)
 
 
-__all__ = ["SHIPPED", "algebra", "fast_math", "linalg", "reassociate", "shipped_rules", "stability"]
+__all__ = ["SHIPPED", "algebra", "fast_math", "linalg", "reassociate", "register_shipped", "shipped_rules", "stability"]

@@ -38,11 +38,11 @@ def _show(rest: Sequence[str]) -> int:
 
 
 def _rulesets(args: argparse.Namespace) -> int:
-    from egraph_dsl import rulesets  # noqa: F401
+    from egraph_dsl import rulesets
 
     from ..registry import default_registry
 
-    for rs in default_registry:
+    for rs in rulesets.register_shipped(default_registry):
         print(f"{rs.name:12s} {len(rs.rules):3d} rules  tags: {', '.join(sorted(rs.tags))}  {rs.doc}")
         if args.verbose:
             for r in rs.rules:
@@ -66,8 +66,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: list[str]) -> int:
     if argv and argv[0] in _PASSTHROUGH:
-        from egraph_dsl import rulesets  # noqa: F401  (the shipped rulesets, so they can be named)
+        from egraph_dsl import rulesets
 
+        from ..registry import default_registry
+
+        rulesets.register_shipped(default_registry)  # the shipped rulesets, so they can be named
         return _PASSTHROUGH[argv[0]](argv[1:])
     parser = argparse.ArgumentParser(prog="egraph-dsl", description="equality saturation for NumPy programs")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -52,11 +52,18 @@ class Optimized:
     accuracy: Any = None  # proofs.error_model.AccuracyRecord: error before/after on the samples (None: fast)
 
 
+DEFAULT_TAG = "default"  # rulesets=None selects the registered rulesets carrying this tag
+
+
 def resolve_rulesets(spec: RulesetSpec | None, registry: Registry | None = None) -> RuleSet:
+    if registry is None:
+        from egraph_dsl import rulesets
+
+        reg = rulesets.register_shipped(default_registry)
+    else:
+        reg = registry
     if spec is None:
-        spec = ["algebra", "stability", "linalg"]
-    _ensure_shipped_rulesets()
-    reg = registry or default_registry
+        spec = f"tag:{DEFAULT_TAG}"
     _check_user_rules(reg, spec)
     return reg.resolve(spec)
 
@@ -76,10 +83,6 @@ def _check_user_rules(registry: Registry, spec: RulesetSpec) -> None:
     from egraph_dsl.proofs.first_use import check_first_use
 
     check_first_use(parts, registry)
-
-
-def _ensure_shipped_rulesets() -> None:
-    from egraph_dsl import rulesets  # noqa: F401  (registers the shipped libraries)
 
 
 COST_MODELS = ("cpu", "ops", "flops", "gpu")

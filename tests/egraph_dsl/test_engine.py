@@ -423,7 +423,9 @@ def test_a_pooled_egglog_e_graph_comes_back_empty_and_with_no_rules_left() -> No
     nothing of a finished e-graph, terms, pushes or compiled rulesets, is seen by the next one."""
     import gc
 
-    from egraph_dsl import rulesets  # noqa: F401  (registers the shipped libraries)
+    from egraph_dsl import rulesets
+
+    rulesets.register_shipped(ed.default_registry)
     from egraph_dsl.engine import egraph as engine
 
     x = term.input_("x", (3,), "float64")
@@ -453,7 +455,9 @@ def test_a_pooled_egglog_e_graph_is_retired_once_it_has_declared_its_share_of_ru
     past _RULES_PER_EGRAPH is dropped instead of pooled."""
     import gc
 
-    from egraph_dsl import rulesets  # noqa: F401  (registers the shipped libraries)
+    from egraph_dsl import rulesets
+
+    rulesets.register_shipped(ed.default_registry)
     from egraph_dsl.engine import egraph as engine
 
     algebra = ed.default_registry.resolve(["algebra"])

@@ -66,7 +66,9 @@ def test_registry_rejects_duplicates_and_unknown_names() -> None:
 
 
 def test_shipped_rulesets_are_registered() -> None:
-    from egraph_dsl import rulesets  # noqa: F401
+    from egraph_dsl import rulesets
+
+    rulesets.register_shipped(ed.default_registry)
 
     for name in ("algebra", "stability", "linalg"):
         rs = ed.default_registry.get(name)
@@ -146,3 +148,30 @@ def test_which_stability_rules_replace() -> None:
     assert keeps == {"softmax-stable"}  # exp(x - logsumexp(x)) is ~100 ulps off where the left side is not
     for rs in (rulesets.algebra, rulesets.linalg, rulesets.fast_math, rulesets.reassociate):
         assert not any(r.replaces for r in rs.rules), rs.name
+
+
+def test_importing_the_rulesets_registers_nothing_and_the_facade_registers_them() -> None:
+    """No import side effect: a fresh process sees an empty default registry after importing the
+    shipped libraries, and the shipped ones once the façade resolves a selection."""
+    import subprocess
+    import sys
+
+    code = ("import egraph_dsl as ed, egraph_dsl.rulesets\n"
+            "print(ed.default_registry.names())\n"
+            "from egraph_dsl.facade.pipeline import resolve_rulesets\n"
+            "print(resolve_rulesets(None).name)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["[]", "algebra+stability+linalg"]
+
+
+def test_a_ruleset_tagged_default_joins_the_default_selection() -> None:
+    from egraph_dsl import rulesets
+    from egraph_dsl.facade.pipeline import resolve_rulesets
+
+    reg = rulesets.register_shipped(ed.Registry())
+    assert resolve_rulesets(None, reg).name == "algebra+stability+linalg"
+    reg.register(ed.RuleSet("mine", [ed.rewrite("?x * 1", "?x", name="mul-one-mine")], tags={"default"}))
+    chosen = resolve_rulesets(None, reg)
+    assert chosen.name == "algebra+stability+linalg+mine" and "mul-one-mine" in {r.name for r in chosen.rules}
+    assert rulesets.register_shipped(reg) is reg and reg.names().count("algebra") == 1  # idempotent

@@ -8,9 +8,11 @@ import pytest
 from egraph_dsl.proofs import certificates
 from egraph_dsl.proofs.prove import prove_rule
 
-from egraph_dsl import rulesets  # noqa: F401  (registers the shipped rulesets)
+from egraph_dsl import rulesets
 from egraph_dsl.registry import RuleSet, default_registry
 from egraph_dsl.rules import rewrite
+
+rulesets.register_shipped(default_registry)
 
 
 @pytest.mark.parametrize("name", default_registry.names())

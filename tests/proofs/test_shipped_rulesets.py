@@ -12,8 +12,10 @@ import pytest
 from egraph_dsl.proofs.cases import Case
 from egraph_dsl.proofs.check import check_case, check_rule, is_fast_math
 
-from egraph_dsl import rulesets  # noqa: F401  (registers the shipped rulesets)
+from egraph_dsl import rulesets
 from egraph_dsl.registry import default_registry
+
+rulesets.register_shipped(default_registry)
 
 # found by this suite and fixed in the rulesets (kept as a record): trace-matmul and
 # diagonal-matmul first matched non-square products, where the right side is ill-typed
