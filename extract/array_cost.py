@@ -3,26 +3,21 @@ shapes and dtypes (e-class invariants), in estimated nanoseconds.
 
 ``CpuCost`` models NumPy on one core: a fixed overhead per call, FLOPs at a per-kind rate (BLAS
 for matmul, libm for transcendental functions), and bytes moved at memory bandwidth. ``OpCountCost``
-counts ops. A user model is any object with the same ``node_cost`` method.
+counts ops. A user model is any object with the same ``node_cost`` method (the core's
+``egraph_dsl.cost_model.CostModel`` protocol; ``ArrayCostModel`` is its name here).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from egraph_dsl import ops
+from egraph_dsl.cost_model import CostModel, Shape
 from egraph_dsl.dtypes import itemsize
 
-Shape = tuple[int, ...] | None
-
-
-class ArrayCostModel(Protocol):
-    """Price of one application of ``op`` given argument and result shapes/dtypes."""
-
-    def node_cost(self, op: str, attrs: dict[str, Any], arg_shapes: tuple[Shape, ...],
-                  arg_dtypes: tuple[str | None, ...], out_shape: Shape, out_dtype: str | None) -> float: ...
+ArrayCostModel = CostModel  # the protocol every array cost model follows
 
 
 def _size(shape: Shape) -> int:

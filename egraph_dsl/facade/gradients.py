@@ -19,6 +19,7 @@ from ..registry import Registry, RulesetSpec
 from ..term import postorder, substitute
 from ..trace import ArraySpec, LazyArray, _strong, lift, trace_function
 from .jitted import Compiled, JitFunction, JitTransform
+from .pipeline import CostModelSpec
 
 
 class GradFunction(JitTransform):
@@ -115,7 +116,7 @@ def sharing_report(program: Program) -> str:
 
 
 def value_and_grad(fn: Callable[..., Any] | None = None, argnums: int | Sequence[int] = 0, *,
-                   rulesets: RulesetSpec | None = None, cost_model: Any = None, backend: str = "auto",
+                   rulesets: RulesetSpec | None = None, cost_model: CostModelSpec = None, backend: str = "auto",
                    limits: Limits | Mapping[str, Any] | None = None, extractor: str = "greedy",
                    registry: Registry | None = None, **backend_options: Any) -> Any:
     """``fn``'s value and its gradient with respect to the arguments in ``argnums``, jitted.
@@ -129,7 +130,7 @@ def value_and_grad(fn: Callable[..., Any] | None = None, argnums: int | Sequence
 
 
 def grad(fn: Callable[..., Any] | None = None, argnums: int | Sequence[int] = 0, *,
-         rulesets: RulesetSpec | None = None, cost_model: Any = None, backend: str = "auto",
+         rulesets: RulesetSpec | None = None, cost_model: CostModelSpec = None, backend: str = "auto",
          limits: Limits | Mapping[str, Any] | None = None, extractor: str = "greedy",
          registry: Registry | None = None, **backend_options: Any) -> Any:
     """The gradient of ``fn`` (one float scalar output) with respect to ``argnums``, jitted."""

@@ -20,7 +20,7 @@ from ..plan import Plan, build_plan
 from ..program import Program
 from ..registry import Registry, RulesetSpec
 from ..trace import INT32_MAX, INT32_MIN, ArraySpec, parameter_names, subclass_message, trace_function
-from .pipeline import Optimized, check_accuracy, check_extractor, optimize, resolve_cost_model
+from .pipeline import CostModelSpec, Optimized, check_accuracy, check_extractor, optimize, resolve_cost_model
 
 AUTO = "auto"  # backend: native for large arrays when a C++ compiler is there, else numpy
 # elements of the largest value from which 'auto' takes the native backend. Measured here (value
@@ -171,7 +171,7 @@ class JitTransform(ABC):
 class JitFunction:
     """A traced-and-optimized version of a plain NumPy function."""
 
-    def __init__(self, fn: Callable[..., Any], rulesets: RulesetSpec | None = None, cost_model: Any = None,
+    def __init__(self, fn: Callable[..., Any], rulesets: RulesetSpec | None = None, cost_model: CostModelSpec = None,
                  backend: str = "auto", limits: Limits | Mapping[str, Any] | None = None,
                  extractor: str = "greedy", registry: Registry | None = None,
                  backend_options: Mapping[str, Any] | None = None,
@@ -334,7 +334,7 @@ class JitFunction:
         return text
 
 
-def jit(fn: Callable[..., Any] | None = None, *, rulesets: RulesetSpec | None = None, cost_model: Any = None,
+def jit(fn: Callable[..., Any] | None = None, *, rulesets: RulesetSpec | None = None, cost_model: CostModelSpec = None,
         backend: str = "auto", limits: Limits | Mapping[str, Any] | None = None, extractor: str = "greedy",
         registry: Registry | None = None, accuracy: str = "balanced",
         input_ranges: Mapping[str, tuple[float, float]] | None = None, **backend_options: Any) -> Any:

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..cost_model import CostModel, Shape, program_cost
 from ..engine.decode import program_from_choices, replaced_terms
 from ..engine.egraph import EGraph, Snapshot
 from ..engine.limits import Budget, Limits, StopReason
@@ -86,10 +87,11 @@ def _check_user_rules(registry: Registry, spec: RulesetSpec) -> None:
 
 
 COST_MODELS = ("cpu", "ops", "flops", "gpu")
+CostModelSpec = str | CostModel | None  # a name of COST_MODELS, a model, or None for "cpu"
 EXTRACTORS = ("greedy", "greedy-dag", "greedy-tree", "ilp", "ilp-highs", "ilp-cpsat")
 
 
-def resolve_cost_model(spec: Any) -> Any:
+def resolve_cost_model(spec: CostModelSpec) -> CostModel:
     """A cost model by name (see COST_MODELS) or an object with ``node_cost``; None is ``cpu``."""
     from egraph_dsl.extract.array_cost import cost_model
 
@@ -114,8 +116,8 @@ def check_extractor(method: object) -> str:
 class GpuCost:
     """The device-aware model of the CuPy backend (kernel launches, fusion, bandwidth), in ns."""
 
-    def node_cost(self, op: str, attrs: dict[str, Any], arg_shapes: tuple[Any, ...],
-                  arg_dtypes: tuple[str | None, ...], out_shape: Any, out_dtype: str | None) -> float:
+    def node_cost(self, op: str, attrs: dict[str, Any], arg_shapes: tuple[Shape, ...],
+                  arg_dtypes: tuple[str | None, ...], out_shape: Shape, out_dtype: str | None) -> float:
         from egraph_dsl.backends.cupy_cost import gpu_node_cost
 
         if out_shape is None:
@@ -123,16 +125,7 @@ class GpuCost:
         return 1e9 * float(gpu_node_cost(op, arg_shapes, out_shape, out_dtype or "float64"))
 
 
-def program_cost(program: Program, model: Any) -> float:
-    """DAG cost of a program (each distinct term priced once)."""
-    total = 0.0
-    for t in program.terms():
-        total += model.node_cost(t.op, t.attr, tuple(a.shape for a in t.args), tuple(a.dtype for a in t.args),
-                                 t.shape, t.dtype)
-    return total
-
-
-def snapshot_model(snapshot: Snapshot, roots: Sequence[str], model: Any) -> Any:
+def snapshot_model(snapshot: Snapshot, roots: Sequence[str], model: CostModel) -> Any:
     """The snapshot as an ``extract.EGraphModel`` priced by ``model``, with the e-nodes that replacing
     rules subsumed marked so (every extractor honours the mark)."""
     from egraph_dsl.extract import EGraphModel
@@ -164,7 +157,7 @@ def snapshot_model(snapshot: Snapshot, roots: Sequence[str], model: Any) -> Any:
                              subsumed=[snapshot.nodes[n].subsumed for n in node_ids])  # replaced: never chosen
 
 
-def extract_program(snapshot: Snapshot, original: Program, root_classes: list[str], cost_model: Any,
+def extract_program(snapshot: Snapshot, original: Program, root_classes: list[str], cost_model: CostModel,
                     method: str = "greedy", time_limit: float = 5.0) -> Extracted:
     from egraph_dsl import extract
 
@@ -214,7 +207,7 @@ ILP_SETUP_SECONDS_PER_NODE = 40e-6  # the ILP's greedy start, pruning, bounds an
 
 
 def optimize(program: Program, rulesets: RulesetSpec | None = None, *, limits: Limits | Mapping[str, Any] | None = None,
-             cost_model: Any = None, extractor: str = "greedy", registry: Registry | None = None,
+             cost_model: CostModelSpec = None, extractor: str = "greedy", registry: Registry | None = None,
              time_limit: float = 5.0, accuracy: str = "balanced", samples: Any = None,
              input_ranges: Mapping[str, Any] | None = None) -> Optimized:
     """Saturate ``program`` with ``rulesets`` under ``limits`` and extract the cheapest equivalent.

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..cost_model import CostModel, program_cost, term_cost
 from ..engine.egraph import EGraph, Snapshot
 from ..engine.limits import Limits, StopReason
 from ..engine.report import RunReport
@@ -35,11 +36,11 @@ from ..rules import Rule
 from ..term import Term, format_attr, format_type, postorder
 from ..trace import trace_function
 from .pipeline import (
+    CostModelSpec,
     Optimized,
     check_extractor,
     extract_program,
     keeps,
-    program_cost,
     resolve_cost_model,
     resolve_rulesets,
     snapshot_model,
@@ -84,7 +85,7 @@ class Extraction:
 
     program: Program
     cost: float
-    cost_model: Any
+    cost_model: CostModel
     method: str
     lower_bound: float | None = None
     optimal: bool = False
@@ -164,21 +165,21 @@ ScopeSpec = None | Term | Match | Below | str | Sequence[Term | Match]
 class Session:
     """An e-graph holding one program, optimized step by step under the user's control."""
 
-    def __init__(self, fn: Callable[..., Any], *args: Any, cost_model: Any = None, method: str = "greedy",
+    def __init__(self, fn: Callable[..., Any], *args: Any, cost_model: CostModelSpec = None, method: str = "greedy",
                  registry: Registry | None = None, name: str | None = None) -> None:
         if not callable(fn):
             raise TypeError(f"Session() needs a function and example arguments, got {type(fn).__name__}")
         self._setup(trace_function(fn, args, name), cost_model, method, registry)
 
     @classmethod
-    def from_program(cls, program: Program, *, cost_model: Any = None, method: str = "greedy",
+    def from_program(cls, program: Program, *, cost_model: CostModelSpec = None, method: str = "greedy",
                      registry: Registry | None = None) -> Session:
         """A session on an already traced program."""
         self = cls.__new__(cls)
         self._setup(program, cost_model, method, registry)
         return self
 
-    def _setup(self, program: Program, cost_model: Any, method: str, registry: Registry | None) -> None:
+    def _setup(self, program: Program, cost_model: CostModelSpec, method: str, registry: Registry | None) -> None:
         model = resolve_cost_model(cost_model)  # bad names fail before any work
         self._method = check_extractor(method)
         self.program = program
@@ -233,7 +234,7 @@ class Session:
     def op_costs(self) -> dict[Term, float]:
         """The cost of each op of the current program under the session's cost model."""
         model = self.extraction.cost_model
-        return {t: node_cost(model, t) for t in self.ops()}
+        return {t: term_cost(model, t) for t in self.ops()}
 
     def op(self, ref: int | str) -> Term:
         """An op of the current program by its label (``"%3"`` or ``3``)."""
@@ -266,7 +267,7 @@ class Session:
                 continue
             args = ", ".join(labels[a] for a in t.args)
             attrs = "".join(f", {k}={format_attr(v)}" for k, v in t.attrs)
-            rows.append((f"  {labels[t]}: {format_type(t)} = {t.op}({args}{attrs})", node_cost(model, t)))
+            rows.append((f"  {labels[t]}: {format_type(t)} = {t.op}({args}{attrs})", term_cost(model, t)))
         width = max((len(r[0]) for r in rows), default=0) + 2
         lines += [f"{code:<{width}}# cost {cost:,.0f}" for code, cost in rows]
         lines.append("  return " + ", ".join(labels[o] for o in prog.outputs))
@@ -368,7 +369,7 @@ class Session:
         """The e-classes of the program's outputs in ``snapshot()``."""
         return self._roots(self.snapshot())
 
-    def _extract(self, model: Any, method: str, time_limit: float = 5.0) -> Extraction:
+    def _extract(self, model: CostModel, method: str, time_limit: float = 5.0) -> Extraction:
         snap = self.snapshot()
         got = extract_program(snap, self.program, self._roots(snap), model, method, time_limit)
         cost = program_cost(got.program, model)
@@ -381,7 +382,7 @@ class Session:
             return Extraction(keep, keep_cost, model, got.method, got.lower_bound, same and got.optimal)
         return Extraction(got.program, cost, model, got.method, got.lower_bound, got.optimal)
 
-    def extract(self, cost_model: Any = None, method: str = "greedy", *, time_limit: float = 5.0) -> Extraction:
+    def extract(self, cost_model: CostModelSpec = None, method: str = "greedy", *, time_limit: float = 5.0) -> Extraction:
         """Re-extract the cheapest program from the e-graph (``greedy`` DAG or exact ``ilp``); undoable.
 
         The cost model and method stay in force for later steps.
@@ -561,8 +562,3 @@ class SessionFunction:
         from .explain import explain_text
 
         return explain_text(self.optimized, self.timings, self.plan)
-
-
-def node_cost(model: Any, t: Term) -> float:
-    return float(model.node_cost(t.op, t.attr, tuple(a.shape for a in t.args), tuple(a.dtype for a in t.args),
-                                 t.shape, t.dtype))
