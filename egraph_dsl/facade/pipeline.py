@@ -189,6 +189,17 @@ def keeps(snapshot: Snapshot, program: Program) -> bool:
     return not replaced_terms(snapshot, program.outputs)
 
 
+def no_worse(snapshot: Snapshot, extracted: Program, fallback: Program, model: CostModel) -> Program:
+    """``extracted``, unless ``fallback`` (the input, or the program in force) costs less and may
+    stand in for it (``keeps``): optimizing never hands back something worse than what it was
+    given, and a program that equals the fallback is the fallback itself, not a copy."""
+    if extracted.outputs == fallback.outputs:
+        return fallback
+    if program_cost(fallback, model) < program_cost(extracted, model) and keeps(snapshot, fallback):
+        return fallback
+    return extracted
+
+
 def root_classes(egraph: EGraph, snapshot: Snapshot, outputs: Sequence[Term]) -> list[str]:
     return [snapshot.handle_class[egraph.handle(t)] for t in outputs]
 
@@ -287,10 +298,8 @@ def optimize(program: Program, rulesets: RulesetSpec | None = None, *, limits: L
         deadline = budget.deadline - FIXED_SECONDS / 2
         after, finish = _error_model(snapshot, roots, extracted, program, accuracy, samples, input_ranges, deadline)
         improved = after is not extracted.program
-    if not improved and program_cost(after, model) > cost_before and keeps(snapshot, program):
-        # never hand back something worse than the input, unless a rule replaced part of it (or
-        # the error model chose a dearer, more accurate program)
-        after = program
+    if not improved:  # (the error model may choose a dearer, more accurate program)
+        after = no_worse(snapshot, after, program, model)
     if accuracy != "fast":
         record = finish(after, time.perf_counter() - t0)
         timings["accuracy"] = time.perf_counter() - t0

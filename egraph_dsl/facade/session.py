@@ -40,7 +40,7 @@ from .pipeline import (
     Optimized,
     check_extractor,
     extract_program,
-    keeps,
+    no_worse,
     resolve_cost_model,
     resolve_rulesets,
     snapshot_model,
@@ -372,15 +372,10 @@ class Session:
     def _extract(self, model: CostModel, method: str, time_limit: float = 5.0) -> Extraction:
         snap = self.snapshot()
         got = extract_program(snap, self.program, self._roots(snap), model, method, time_limit)
-        cost = program_cost(got.program, model)
         keep = self._current.program
-        keep_cost = program_cost(keep, model)
-        if got.program.outputs == keep.outputs or (keep_cost < cost and keeps(snap, keep)):
-            # the program in force is in the e-graph too: never hand back a worse one (nor a copy),
-            # unless a replacing rule subsumed part of it (see pipeline.keeps)
-            same = got.program.outputs == keep.outputs
-            return Extraction(keep, keep_cost, model, got.method, got.lower_bound, same and got.optimal)
-        return Extraction(got.program, cost, model, got.method, got.lower_bound, got.optimal)
+        chosen = no_worse(snap, got.program, keep, model)  # the program in force is in the e-graph too
+        optimal = got.optimal and chosen.outputs == got.program.outputs
+        return Extraction(chosen, program_cost(chosen, model), model, got.method, got.lower_bound, optimal)
 
     def extract(self, cost_model: CostModelSpec = None, method: str = "greedy", *, time_limit: float = 5.0) -> Extraction:
         """Re-extract the cheapest program from the e-graph (``greedy`` DAG or exact ``ilp``); undoable.
