@@ -20,7 +20,7 @@ from ..plan import Plan, build_plan
 from ..program import Program
 from ..registry import Registry, RulesetSpec
 from ..trace import INT32_MAX, INT32_MIN, ArraySpec, parameter_names, subclass_message, trace_function
-from .pipeline import CostModelSpec, Optimized, check_accuracy, check_extractor, optimize, resolve_cost_model
+from .pipeline import CostModelSpec, Optimized, Optimizer, check_accuracy
 
 AUTO = "auto"  # backend: native for large arrays when a C++ compiler is there, else numpy
 # elements of the largest value from which 'auto' takes the native backend. Measured here (value
@@ -188,17 +188,15 @@ class JitFunction:
         # numpy and native, which share the "cpu" cost model
         declared = get_backend("numpy" if backend == AUTO else backend)
         self.fn = fn
-        self.rulesets = rulesets
-        # the backend's own cost model by default (the GPU's counts launches, fusion and bandwidth)
-        self.cost_model = cost_model if cost_model is not None else declared.DEFAULT_COST_MODEL
         self.backend = backend
-        self.limits = Limits.of(limits)  # type: ignore[arg-type]  # validate now, not at first call
-        resolve_cost_model(self.cost_model)  # unknown cost models and extractors fail here, before tracing
-        self.extractor = check_extractor(extractor)
-        self.registry = registry
+        # every option is validated here, before tracing; the backend's own cost model by default
+        # (the GPU's counts launches, fusion and bandwidth)
+        self.cost_model: CostModelSpec = declared.DEFAULT_COST_MODEL if cost_model is None else cost_model
+        self.optimizer = Optimizer.of(rulesets, cost_model=self.cost_model, extractor=extractor, limits=limits,
+                                      registry=registry, accuracy=accuracy)
         self.backend_options = dict(backend_options or {})
         self.transform = transform  # applied to the optimized program, then optimized again (gradients)
-        self.accuracy = check_accuracy(accuracy)
+        self.accuracy = self.optimizer.accuracy
         self.input_ranges = dict(input_ranges) if input_ranges is not None else None
         if self.input_ranges is not None:  # names are checked against the parameters here, values at trace
             from egraph_dsl.proofs.error_model import check_input_ranges
@@ -212,6 +210,10 @@ class JitFunction:
         self._guard: Callable[..., Any] = self._dispatch
         self.name: str = getattr(fn, "__name__", "function")
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+
+    @property
+    def limits(self) -> Limits:
+        return self.optimizer.limits
 
     def _check_arity(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         if kwargs:
@@ -239,21 +241,19 @@ class JitFunction:
         program = trace_function(self.fn, args)
         trace_s = time.perf_counter() - t0
         first: dict[str, float] = {}
-        limits = self.limits
+        optimizer = self.optimizer
         samples = self._draw_samples(key[0], program, args)
-        accuracy = {"accuracy": self.accuracy, "samples": samples}
         if self.transform is not None:
             # the value first: the transform (a gradient) then sees its stable forms (softplus, not
             # log(1 - sigmoid)); both passes together keep within limits.seconds
             t0 = time.perf_counter()
-            value = optimize(program, self.rulesets, limits=self.limits, cost_model=self.cost_model,
-                             extractor=self.extractor, registry=self.registry, **accuracy)
+            value = optimizer.optimize(program, samples=samples)
             program = self.transform(value.after)
             first = {"optimize value": time.perf_counter() - t0}
-            limits = replace(self.limits, seconds=max(self.limits.seconds - first["optimize value"],
-                                                      0.05 * self.limits.seconds))
-        optimized = optimize(program, self.rulesets, limits=limits, cost_model=self.cost_model,
-                             extractor=self.extractor, registry=self.registry, **accuracy)
+            seconds = optimizer.limits.seconds
+            optimizer = replace(optimizer, limits=replace(optimizer.limits, seconds=max(
+                seconds - first["optimize value"], 0.05 * seconds)))
+        optimized = optimizer.optimize(program, samples=samples)
         t0 = time.perf_counter()
         plan = build_plan(fold_array_constants(optimized.after))
         plan_s = time.perf_counter() - t0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..cost_model import CostModel, Shape, program_cost
@@ -217,6 +217,120 @@ ILP_SHARE = 0.25  # of limits.seconds, kept from saturation for the ILP (at most
 ILP_SETUP_SECONDS_PER_NODE = 40e-6  # the ILP's greedy start, pruning, bounds and model, beyond its time limit
 
 
+@dataclass(frozen=True)
+class Optimizer:
+    """How to optimize, validated once: ``optimize()``, ``jit`` (and its gradients) and ``Session``
+    each hold one, so every path resolves rulesets, prices programs, extracts and keeps the
+    never-worse rule (``no_worse``) the same way. Build one with :meth:`of`.
+
+    ``rulesets`` stays a spec (``None``: those tagged ``default``) and is resolved at each
+    optimization, so a ruleset registered after ``jit()`` still counts.
+    """
+
+    rulesets: RulesetSpec | None
+    cost_model: CostModel
+    extractor: str = "greedy"
+    limits: Limits = field(default_factory=Limits)
+    registry: Registry | None = None
+    time_limit: float = 5.0  # the ILP extractor's own limit (within limits.seconds)
+    accuracy: str = "balanced"
+
+    @classmethod
+    def of(cls, rulesets: RulesetSpec | None = None, *, cost_model: CostModelSpec = None, extractor: str = "greedy",
+           limits: Limits | Mapping[str, Any] | None = None, registry: Registry | None = None,
+           time_limit: float = 5.0, accuracy: str = "balanced") -> Optimizer:
+        """An optimizer from user options; unknown names and bad values fail here, before any work."""
+        return cls(rulesets, resolve_cost_model(cost_model), check_extractor(extractor),
+                   Limits.of(limits),  # type: ignore[arg-type]
+                   registry, time_limit, check_accuracy(accuracy))
+
+    def optimize(self, program: Program, *, samples: Any = None,
+                 input_ranges: Mapping[str, Any] | None = None) -> Optimized:
+        """Saturate ``program`` under ``limits`` and extract the cheapest equivalent (see :func:`optimize`)."""
+        timings: dict[str, float] = {}
+        accuracy, extractor, time_limit, lim, model = self.accuracy, self.extractor, self.time_limit, self.limits, self.cost_model
+        # the clock starts here: resolving rulesets (imports, the first-use check of user rules) counts too
+        ilp = extractor.startswith("ilp")
+        budget = Budget.starting_now(lim.seconds, SERIALIZE_SECONDS_PER_ROW,
+                                     EXTRACT_SECONDS_PER_NODE + (ILP_SETUP_SECONDS_PER_NODE if ilp else 0.0),
+                                     FIXED_SECONDS + (min(time_limit, ILP_SHARE * lim.seconds) if ilp else 0.0))
+        ruleset = resolve_rulesets(self.rulesets, self.registry)
+        timings["resolve"] = lim.seconds - budget.remaining()
+        stage: str | None = None  # the stage that used up limits.seconds
+        stop = ""
+        t0 = time.perf_counter()
+        egraph = EGraph()
+        egraph.load(program.outputs)
+        timings["load"] = time.perf_counter() - t0
+        for name in ("resolve", "load"):  # not interruptible: they can only be reported
+            if stage is None and sum(timings.values()) >= lim.seconds:
+                stage, stop = name, f"time limit in {name}: it took {timings[name]:.2f} s of the {lim.seconds:g} s"
+        t0 = time.perf_counter()
+        report = egraph.run(combine([ruleset], ruleset.name), lim, budget=budget)
+        timings["saturate"] = time.perf_counter() - t0
+        if stage is None:
+            stop = report.stop_reason.value + (f" ({report.note})" if report.note else "")
+            if report.stop_reason is StopReason.TIME_LIMIT:
+                stage, stop = "saturate", f"time limit in saturate: {report.note or 'no time left for another step'}"
+        t0 = time.perf_counter()
+        snapshot = egraph.snapshot()
+        timings["serialize"] = time.perf_counter() - t0
+        cost_before = program_cost(program, model)
+        greedy_seconds = EXTRACT_SECONDS_PER_NODE * snapshot.n_nodes * budget.slowdown()
+        left = budget.remaining()
+        if left < 0.5 * greedy_seconds:  # (the estimate is the worst case seen, about twice the usual time)
+            # extracting now would break the deadline: keep the input program
+            why = f"{-left:.2f} s past the deadline" if left < 0 else f"{left:.2f} s left"
+            if stage is None or stage == "saturate":
+                stage, stop = "serialize", f"time limit in serialize: {why}"
+            return Optimized(program, program, (report,), cost_before, cost_before, None, False, "none", timings,
+                             snapshot.n_nodes, stage,
+                             f"{stop}; no time to extract from {snapshot.n_nodes} e-nodes, returned the input program")
+        roots = root_classes(egraph, snapshot, program.outputs)
+        method = extractor
+        ilp_setup = ILP_SETUP_SECONDS_PER_NODE * snapshot.n_nodes * budget.slowdown()
+        ilp_seconds = min(time_limit, left - greedy_seconds - ilp_setup - FIXED_SECONDS)
+        if method.startswith("ilp") and ilp_seconds < max(0.05, greedy_seconds):  # no time: the greedy DAG it starts from
+            method, stage, stop = "greedy", "extract", (f"time limit in extract: {extractor} needs more than the "
+                                                        f"{max(0.0, ilp_seconds):.2f} s left; extracted greedily")
+        extracted = extract_program(snapshot, program, roots, model, method, max(ilp_seconds, 0.01))
+        timings["extract"] = extracted.seconds
+        if stage != "extract" and method.startswith("ilp") and not extracted.optimal and ilp_seconds < time_limit:
+            stage, stop = "extract", f"time limit in extract: the ILP stopped after {ilp_seconds:.2f} s, unproven"
+        elif stage != "extract" and budget.remaining() < 0:
+            stage, stop = "extract", f"time limit in extract: {-budget.remaining():.2f} s past the deadline"
+        after = extracted.program
+        record = None
+        improved = False
+        if accuracy != "fast":
+            t0 = time.perf_counter()
+            # what is left of limits.seconds, less what building the record and the result takes
+            deadline = budget.deadline - FIXED_SECONDS / 2
+            after, finish = _error_model(snapshot, roots, extracted, program, accuracy, samples, input_ranges, deadline)
+            improved = after is not extracted.program
+        if not improved:  # (the error model may choose a dearer, more accurate program)
+            after = no_worse(snapshot, after, program, model)
+        if accuracy != "fast":
+            record = finish(after, time.perf_counter() - t0)
+            timings["accuracy"] = time.perf_counter() - t0
+        return Optimized(program, after, (report,), cost_before, program_cost(after, model),
+                         extracted.lower_bound, extracted.optimal, extracted.method, timings, snapshot.n_nodes,
+                         stage, stop, record)
+
+
+
+    def extract(self, snapshot: Snapshot, original: Program, roots: list[str], fallback: Program) -> Extracted:
+        """The cheapest program in ``snapshot`` for ``roots`` under this optimizer's cost model and
+        extractor, or ``fallback`` where that is no worse (``no_worse``; ``optimal`` then only when
+        the extraction found ``fallback`` itself)."""
+        got = extract_program(snapshot, original, roots, self.cost_model, self.extractor, self.time_limit)
+        chosen = no_worse(snapshot, got.program, fallback, self.cost_model)
+        if chosen is got.program:
+            return got
+        optimal = got.optimal and chosen.outputs == got.program.outputs
+        return replace(got, program=chosen, cost=program_cost(chosen, self.cost_model), optimal=optimal)
+
+
 def optimize(program: Program, rulesets: RulesetSpec | None = None, *, limits: Limits | Mapping[str, Any] | None = None,
              cost_model: CostModelSpec = None, extractor: str = "greedy", registry: Registry | None = None,
              time_limit: float = 5.0, accuracy: str = "balanced", samples: Any = None,
@@ -233,79 +347,9 @@ def optimize(program: Program, rulesets: RulesetSpec | None = None, *, limits: L
     points against cost (``proofs.error_model``, ``docs/accuracy.md``); ``samples`` (from
     ``error_model.draw_samples``) or ``input_ranges`` (``{name: (lo, hi)}``) say where to sample.
     """
-    timings: dict[str, float] = {}
-    if accuracy != "fast":
-        check_accuracy(accuracy)
-    lim = Limits.of(limits)  # type: ignore[arg-type]
-    # the clock starts here: resolving rulesets (imports, the first-use check of user rules) counts too
-    ilp = str(extractor).startswith("ilp")
-    budget = Budget.starting_now(lim.seconds, SERIALIZE_SECONDS_PER_ROW,
-                                 EXTRACT_SECONDS_PER_NODE + (ILP_SETUP_SECONDS_PER_NODE if ilp else 0.0),
-                                 FIXED_SECONDS + (min(time_limit, ILP_SHARE * lim.seconds) if ilp else 0.0))
-    model = resolve_cost_model(cost_model)
-    check_extractor(extractor)
-    ruleset = resolve_rulesets(rulesets, registry)
-    timings["resolve"] = lim.seconds - budget.remaining()
-    stage: str | None = None  # the stage that used up limits.seconds
-    stop = ""
-    t0 = time.perf_counter()
-    egraph = EGraph()
-    egraph.load(program.outputs)
-    timings["load"] = time.perf_counter() - t0
-    for name in ("resolve", "load"):  # not interruptible: they can only be reported
-        if stage is None and sum(timings.values()) >= lim.seconds:
-            stage, stop = name, f"time limit in {name}: it took {timings[name]:.2f} s of the {lim.seconds:g} s"
-    t0 = time.perf_counter()
-    report = egraph.run(combine([ruleset], ruleset.name), lim, budget=budget)
-    timings["saturate"] = time.perf_counter() - t0
-    if stage is None:
-        stop = report.stop_reason.value + (f" ({report.note})" if report.note else "")
-        if report.stop_reason is StopReason.TIME_LIMIT:
-            stage, stop = "saturate", f"time limit in saturate: {report.note or 'no time left for another step'}"
-    t0 = time.perf_counter()
-    snapshot = egraph.snapshot()
-    timings["serialize"] = time.perf_counter() - t0
-    cost_before = program_cost(program, model)
-    greedy_seconds = EXTRACT_SECONDS_PER_NODE * snapshot.n_nodes * budget.slowdown()
-    left = budget.remaining()
-    if left < 0.5 * greedy_seconds:  # (the estimate is the worst case seen, about twice the usual time)
-        # extracting now would break the deadline: keep the input program
-        why = f"{-left:.2f} s past the deadline" if left < 0 else f"{left:.2f} s left"
-        if stage is None or stage == "saturate":
-            stage, stop = "serialize", f"time limit in serialize: {why}"
-        return Optimized(program, program, (report,), cost_before, cost_before, None, False, "none", timings,
-                         snapshot.n_nodes, stage,
-                         f"{stop}; no time to extract from {snapshot.n_nodes} e-nodes, returned the input program")
-    roots = root_classes(egraph, snapshot, program.outputs)
-    method = extractor
-    ilp_setup = ILP_SETUP_SECONDS_PER_NODE * snapshot.n_nodes * budget.slowdown()
-    ilp_seconds = min(time_limit, left - greedy_seconds - ilp_setup - FIXED_SECONDS)
-    if method.startswith("ilp") and ilp_seconds < max(0.05, greedy_seconds):  # no time: the greedy DAG it starts from
-        method, stage, stop = "greedy", "extract", (f"time limit in extract: {extractor} needs more than the "
-                                                    f"{max(0.0, ilp_seconds):.2f} s left; extracted greedily")
-    extracted = extract_program(snapshot, program, roots, model, method, max(ilp_seconds, 0.01))
-    timings["extract"] = extracted.seconds
-    if stage != "extract" and method.startswith("ilp") and not extracted.optimal and ilp_seconds < time_limit:
-        stage, stop = "extract", f"time limit in extract: the ILP stopped after {ilp_seconds:.2f} s, unproven"
-    elif stage != "extract" and budget.remaining() < 0:
-        stage, stop = "extract", f"time limit in extract: {-budget.remaining():.2f} s past the deadline"
-    after = extracted.program
-    record = None
-    improved = False
-    if accuracy != "fast":
-        t0 = time.perf_counter()
-        # what is left of limits.seconds, less what building the record and the result takes
-        deadline = budget.deadline - FIXED_SECONDS / 2
-        after, finish = _error_model(snapshot, roots, extracted, program, accuracy, samples, input_ranges, deadline)
-        improved = after is not extracted.program
-    if not improved:  # (the error model may choose a dearer, more accurate program)
-        after = no_worse(snapshot, after, program, model)
-    if accuracy != "fast":
-        record = finish(after, time.perf_counter() - t0)
-        timings["accuracy"] = time.perf_counter() - t0
-    return Optimized(program, after, (report,), cost_before, program_cost(after, model),
-                     extracted.lower_bound, extracted.optimal, extracted.method, timings, snapshot.n_nodes,
-                     stage, stop, record)
+    return Optimizer.of(rulesets, cost_model=cost_model, extractor=extractor, limits=limits, registry=registry,
+                        time_limit=time_limit, accuracy=accuracy).optimize(program, samples=samples,
+                                                                           input_ranges=input_ranges)
 
 
 def check_accuracy(mode: object) -> str:

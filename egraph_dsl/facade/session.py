@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..cost_model import CostModel, program_cost, term_cost
@@ -38,9 +38,8 @@ from ..trace import trace_function
 from .pipeline import (
     CostModelSpec,
     Optimized,
+    Optimizer,
     check_extractor,
-    extract_program,
-    no_worse,
     resolve_cost_model,
     resolve_rulesets,
     snapshot_model,
@@ -180,8 +179,9 @@ class Session:
         return self
 
     def _setup(self, program: Program, cost_model: CostModelSpec, method: str, registry: Registry | None) -> None:
-        model = resolve_cost_model(cost_model)  # bad names fail before any work
-        self._method = check_extractor(method)
+        # bad names fail before any work; the cost model in force is the last extraction's (undoable)
+        self._optimizer = Optimizer.of(cost_model=cost_model, extractor=method, registry=registry)
+        model = self._optimizer.cost_model
         self.program = program
         self.registry = registry
         self._egraph = EGraph()
@@ -318,7 +318,7 @@ class Session:
             relation = self._egraph.new_scope(scope_terms) if scope_terms is not None else None
             run = self._egraph.run(ruleset, lim, scope=relation)
             self._snapshot = None
-            after = self._extract(before.cost_model, self._method)
+            after = self._extract(before.cost_model, self._optimizer.extractor)
         except BaseException:
             self._egraph.pop()
             self._snapshot = None
@@ -371,11 +371,11 @@ class Session:
 
     def _extract(self, model: CostModel, method: str, time_limit: float = 5.0) -> Extraction:
         snap = self.snapshot()
-        got = extract_program(snap, self.program, self._roots(snap), model, method, time_limit)
-        keep = self._current.program
-        chosen = no_worse(snap, got.program, keep, model)  # the program in force is in the e-graph too
-        optimal = got.optimal and chosen.outputs == got.program.outputs
-        return Extraction(chosen, program_cost(chosen, model), model, got.method, got.lower_bound, optimal)
+        optimizer = replace(self._optimizer, cost_model=model, extractor=method, time_limit=time_limit)
+        # the program in force is in the e-graph too: never hand back a worse one
+        got = optimizer.extract(snap, self.program, self._roots(snap), fallback=self._current.program)
+        return Extraction(got.program, program_cost(got.program, model), model, got.method, got.lower_bound,
+                          got.optimal)
 
     def extract(self, cost_model: CostModelSpec = None, method: str = "greedy", *, time_limit: float = 5.0) -> Extraction:
         """Re-extract the cheapest program from the e-graph (``greedy`` DAG or exact ``ilp``); undoable.
@@ -386,7 +386,7 @@ class Session:
         model = self._current.cost_model if cost_model is None else resolve_cost_model(cost_model)
         before = self._current
         after = self._extract(model, method, time_limit)
-        self._method = method
+        self._optimizer = replace(self._optimizer, extractor=method)
         n = self.size()
         report = StepReport(len(self._done) + 1, "extract", after.method, "the whole program", None, n, n,
                             program_cost(before.program, model), after.cost, before.program, after.program)

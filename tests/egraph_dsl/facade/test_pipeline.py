@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,7 +18,14 @@ import egraph_dsl as ed
 from egraph_dsl import term
 from egraph_dsl.errors import OptionError
 from egraph_dsl.facade.explain import explain_text
-from egraph_dsl.facade.pipeline import COST_MODELS, EXTRACTORS, check_extractor, optimize, resolve_cost_model
+from egraph_dsl.facade.pipeline import (
+    COST_MODELS,
+    EXTRACTORS,
+    Optimizer,
+    check_extractor,
+    optimize,
+    resolve_cost_model,
+)
 from egraph_dsl.program import Program, evaluate
 
 sys.path.insert(0, str(Path(__file__).parents[1]))  # --import-mode=importlib: reach the helpers
@@ -148,3 +156,38 @@ def test_the_fallback_keeps_the_input_unless_a_replacing_rule_replaced_part_of_i
     assert [t.op for t in replaced.after.terms() if t.op not in ("input", "const")] == ["neg", "softplus", "sub"]
     assert replaced.cost_after > replaced.cost_before
 
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"cost_model": "fast"}, "unknown cost model 'fast'"),
+    ({"extractor": "best"}, "unknown extractor 'best'"),
+    ({"accuracy": "max"}, "accuracy"),
+    ({"limits": {"nodez": 5}}, "nodez"),
+])
+def test_one_optimizer_validates_options_for_optimize_and_jit(options: dict[str, Any], message: str) -> None:
+    """jit and optimize() build the same Optimizer, so a bad option fails the same way at each."""
+    with pytest.raises((OptionError, ValueError, TypeError), match=message):
+        Optimizer.of(**options)
+    with pytest.raises((OptionError, ValueError, TypeError), match=message):
+        ed.jit(np.exp, **options)
+
+
+def test_a_session_validates_through_the_optimizer_too() -> None:
+    with pytest.raises(OptionError, match="unknown cost model 'fast'"):
+        ed.Session(np.exp, np.ones(3), cost_model="fast")
+    with pytest.raises(OptionError, match="unknown extractor 'best'"):
+        ed.Session(np.exp, np.ones(3), method="best")
+
+
+def test_jit_and_session_extract_through_one_optimizer() -> None:
+    def f(x: np.ndarray) -> np.ndarray:
+        return np.log(1 + np.exp(x))
+
+    x = np.linspace(-3.0, 3.0, 7)
+    jitted = ed.jit(f, cost_model="ops")
+    assert isinstance(jitted.optimizer, Optimizer) and jitted.optimizer.extractor == "greedy"
+    jitted(x)
+    session = ed.Session(f, x, cost_model="ops")
+    session.apply(["algebra", "stability"])
+    # the same rulesets, cost model and extractor choose the same program
+    assert str(session.current) == str(jitted.specialize(x).optimized.after)
