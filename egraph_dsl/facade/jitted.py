@@ -158,6 +158,20 @@ class Compiled:
         return low.compile_offline(arch)
 
 
+def choose_backend(backend: str, plan: Plan, gradient: bool = False) -> str:
+    """The backend a specialization runs on: ``backend`` itself, or for 'auto' the native one when a
+    C++ compiler is there and some value of the plan has AUTO_NATIVE_ELEMENTS elements or more
+    (AUTO_NATIVE_ELEMENTS_GRAD for a gradient); below that a plan runs in microseconds on NumPy
+    and a kernel build, ~0.2-0.5 s once per shape signature, then cached on disk, is not worth it."""
+    if backend != AUTO:
+        return backend
+    from egraph_dsl.backends import is_available
+
+    largest = max((math.prod(ins.shape) for ins in plan.instructions if ins.shape), default=0)
+    threshold = AUTO_NATIVE_ELEMENTS_GRAD if gradient else AUTO_NATIVE_ELEMENTS
+    return "native" if largest >= threshold and is_available("native") else "numpy"
+
+
 class JitTransform(ABC):
     """A function transform (``value_and_grad``...) that is jitted itself: ``jit`` of one sets the
     options of its inner jit instead of wrapping it again. Transforms subclass it, so ``jit`` needs
@@ -265,18 +279,7 @@ class JitFunction:
         return compiled
 
     def _backend_for(self, plan: Plan) -> str:
-        """The backend a specialization runs on: the one asked for, or for 'auto' the native one
-        when a C++ compiler is there and some value of the plan has AUTO_NATIVE_ELEMENTS elements
-        or more (AUTO_NATIVE_ELEMENTS_GRAD for a gradient); below that a plan runs in microseconds
-        on NumPy and a kernel build, ~0.2-0.5 s once per shape signature, then cached on disk, is
-        not worth it."""
-        if self.backend != AUTO:
-            return self.backend
-        from egraph_dsl.backends import is_available
-
-        largest = max((math.prod(ins.shape) for ins in plan.instructions if ins.shape), default=0)
-        threshold = AUTO_NATIVE_ELEMENTS if self.transform is None else AUTO_NATIVE_ELEMENTS_GRAD
-        return "native" if largest >= threshold and is_available("native") else "numpy"
+        return choose_backend(self.backend, plan, gradient=self.transform is not None)
 
     def _draw_samples(self, signature: tuple[Any, ...], program: Program, args: tuple[Any, ...]) -> Any:
         """The error model's sample points for ``signature``: drawn from the first call's ``args``

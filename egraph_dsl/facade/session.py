@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..cost_model import CostModel, program_cost, term_cost
 from ..engine.egraph import EGraph, Snapshot
 from ..engine.limits import Limits, StopReason
 from ..engine.report import RunReport
-from ..errors import HistoryError, ScopeError, SignatureError
+from ..errors import BackendError, HistoryError, ScopeError, SignatureError
 from ..matching import Match, find_all
 from ..pattern import Pattern
 from ..plan import Plan, build_plan
@@ -35,6 +35,7 @@ from ..registry import Registry, RuleSet, RulesetSpec
 from ..rules import Rule
 from ..term import Term, format_attr, format_type, postorder
 from ..trace import trace_function
+from .jitted import AUTO, Compiled, choose_backend, signature_of
 from .pipeline import (
     CostModelSpec,
     Optimized,
@@ -511,37 +512,54 @@ class Session:
         return list(rules.values())
 
     # -------------------------------------------------------------------- compile
-    def compile(self, backend: str = "numpy", **options: Any) -> SessionFunction:
-        """The current program as a callable, planned and compiled for ``backend`` (as ``jit`` does)."""
+    def compile(self, backend: str = "auto", **options: Any) -> SessionFunction:
+        """The current program as a callable, planned and compiled for ``backend`` as ``jit`` does it
+        (the same plan, the same 'auto' choice between NumPy and native, the same compiled form)."""
         from egraph_dsl.backends import get_backend
 
+        if backend == AUTO and options:
+            raise BackendError(f"backend='auto' takes no backend options (got {', '.join(sorted(options))}); "
+                               "name the backend to pass them, e.g. backend='native'")
+        get_backend("numpy" if backend == AUTO else backend)  # unknown names and missing extras fail here
         t0 = time.perf_counter()
         plan = build_plan(self.current)
-        executable = get_backend(backend).compile_plan(plan, **options)
         reports = tuple(e.report.run for e in self._done if e.report.run is not None)
         optimized = Optimized(self.program, self.current, reports, program_cost(self.program, self._current.cost_model),
                               self.cost, self._current.lower_bound, self._current.optimal, self._current.method,
                               {}, self.snapshot().n_nodes)
-        return SessionFunction(optimized, plan, executable, {"plan": time.perf_counter() - t0}, backend)
+        compiled = Compiled(optimized, plan, {}, choose_backend(backend, plan), dict(options))
+        compiled.executable  # build it now, so compile errors show here  # noqa: B018
+        compiled.timings["plan"] = time.perf_counter() - t0
+        return SessionFunction(compiled)
 
 
 @dataclass
 class SessionFunction:
     """A compiled program: call it with arrays of the traced shapes (like a ``jit`` specialization)."""
 
-    optimized: Optimized
-    plan: Plan
-    executable: Callable[..., Any]
-    timings: dict[str, float] = field(default_factory=dict)
-    backend: str = "numpy"
+    compiled: Compiled
+
+    @property
+    def optimized(self) -> Optimized:
+        return self.compiled.optimized
+
+    @property
+    def plan(self) -> Plan:
+        return self.compiled.plan
+
+    @property
+    def backend(self) -> str:
+        return self.compiled.backend
+
+    @property
+    def timings(self) -> dict[str, float]:
+        return self.compiled.timings
 
     @property
     def program(self) -> Program:
         return self.optimized.after
 
     def __call__(self, *args: Any) -> Any:
-        from .jitted import signature_of
-
         prog = self.program
         want = tuple((t.shape, t.dtype) for t in prog.inputs)
         if len(args) != len(want):
@@ -551,7 +569,7 @@ class SessionFunction:
             if len(key) == 2 and (key[0], key[1]) != (shape, dtype):
                 raise SignatureError(f"{prog.name}: argument {name!r} is {key[1]}{list(key[0])}, but the session "
                                      f"was traced with {dtype}{list(shape or ())}; start a Session with these shapes")
-        return self.executable(*args)
+        return self.compiled.executable(*args)
 
     def explain(self) -> str:
         from .explain import explain_text

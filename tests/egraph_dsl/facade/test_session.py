@@ -274,3 +274,23 @@ def test_explain_marks_replacing_rules():
     e = s.explain()
     assert e.found and e.verified and e.rules == ["log-sigmoid"]
     assert "log-sigmoid (replaces):" in str(e)
+
+
+def test_compile_chooses_the_backend_as_jit_does() -> None:
+    from egraph_dsl.backends import is_available
+
+    from egraph_dsl.errors import BackendError
+
+    def f(x: np.ndarray) -> np.ndarray:
+        return np.log(1 + np.exp(x))
+
+    for n in (8, 20_000):
+        x = np.linspace(-5.0, 5.0, n)
+        s = ed.Session(f, x)
+        s.apply("stability")
+        compiled = s.compile()
+        assert compiled.backend == ed.jit(f).specialize(x).backend
+        np.testing.assert_allclose(compiled(x), np.logaddexp(0.0, x), rtol=1e-15)
+    assert compiled.backend == ("native" if is_available("native") else "numpy")
+    with pytest.raises(BackendError, match="backend='auto' takes no backend options"):
+        s.compile(keep_buffers=False)
