@@ -188,6 +188,8 @@ def _reduction_kernel(plan: Plan, group: FusedGroup, params: list[str], body: li
         return _logsumexp_kernel(group, sig, body, ctype, source)
     if inner == 1:
         block_loop = [f"const long long i = o * {R}LL + b0 + j;", *body, f"tmp[j] = {source};"]
+        # a reduction of a contiguous input and nothing else: its blocks are read in place, not copied
+        direct = not group.members and [inp.layout for inp in group.inputs] == [Layout.FLAT] and source == "x0"
         if is_sum:
             reduce_block = (f"            {ctype} part = {identity};\n"
                             "#pragma omp simd reduction(+:part)\n"
@@ -198,26 +200,32 @@ def _reduction_kernel(plan: Plan, group: FusedGroup, params: list[str], body: li
             state = f"        {ctype} stack[64]; long long counts[64]; int top = 0;\n"
         else:  # a vectorized max (min) of the block; NumPy's exact rule, in order, only where it matters
             better = ">" if red.op == "max" else "<"
+            # only a NaN, or a zero as the block's best (whose sign depends on the order), needs
+            # NumPy's rule; any other best is the one value the in-order loop would keep
             reduce_block = (f"            {ctype} best = {identity}; int odd = 0;\n"
                             f"#pragma omp simd reduction({red.op}:best) reduction(|:odd)\n"
                             "            for (long long j = 0; j < len; ++j) {\n"
                             f"                const {ctype} v = tmp[j];\n"
-                            "                odd |= (v != v) | (v == 0);\n"
+                            "                odd |= v != v;\n"
                             f"                best = v {better} best ? v : best;\n"
                             "            }\n"
-                            "            if (odd) {  /* NaN or a zero: NaN propagation and zero signs as NumPy's loop */\n"
+                            "            if (odd || best == 0) {  /* NaN propagation and zero signs as NumPy's loop */\n"
                             "                for (long long j = 0; j < len; ++j) "
                             f"acc = {combine.format('acc', 'tmp[j]')};\n"
                             f"            }} else acc = {combine.format('acc', 'best')};\n")
             finish = ""
             state = f"        {ctype} acc = {identity};\n"
+        if direct:
+            fill = f"            const {ctype}* tmp = in0 + o * {R}LL + b0;\n"
+        else:
+            fill = ("#pragma omp simd\n"
+                    f"            for (long long j = 0; j < len; ++j) {{\n{_indent(block_loop, 4)}            }}\n")
         return (f"static void kern_{group.name}(\n    {sig}) {{\n"
-                f"    {ctype} tmp[{BLOCK}];\n"
-                f"    for (long long o = 0; o < {outer}LL; ++o) {{\n{state}"
+                + ("" if direct else f"    {ctype} tmp[{BLOCK}];\n")
+                + f"    for (long long o = 0; o < {outer}LL; ++o) {{\n{state}"
                 f"        for (long long b0 = 0; b0 < {R}LL; b0 += {BLOCK}) {{\n"
                 f"            const long long len = {R}LL - b0 < {BLOCK} ? {R}LL - b0 : {BLOCK};\n"
-                "#pragma omp simd\n"
-                f"            for (long long j = 0; j < len; ++j) {{\n{_indent(block_loop, 4)}            }}\n"
+                f"{fill}"
                 f"{reduce_block}        }}\n{finish}"
                 f"        result[o] = {post.format('acc')};\n    }}\n}}\n")
     loop = [f"const long long i = (o * {R}LL + r) * {inner}LL + q;", *body,

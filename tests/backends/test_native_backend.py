@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).parent))  # --import-mode=importlib: reach the helpers
 from cupy_helpers import EXACT_OPS, all_op_cases, assert_matches, op_case, pattern_cases
@@ -123,6 +125,18 @@ def test_signed_zeros_and_nan_in_max_min() -> None:
         got, want = _run(lambda v: (np.max(v + 0.0), np.min(v * 1.0), np.max(v * 1.0, axis=0),
                                     np.min(v * 1.0, axis=-1)), a)
         _same(got, want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from([0.0, -0.0, -1.5, 2.0, -np.inf, np.inf, np.nan]), min_size=1, max_size=300),
+       st.integers(1, 3))
+def test_max_min_of_an_argument_read_in_place_match_numpy(values: list[float], rows: int) -> None:
+    """Reductions of an argument and nothing else read its blocks in place (no copy) and decide a
+    block by its vectorized best unless it holds a NaN or its best is a zero (whose sign depends
+    on the order): NaN propagation and signed zeros stay NumPy's, across block boundaries (64)."""
+    a = np.array(values * rows).reshape(rows, -1)
+    got, want = _run(lambda v: (np.max(v), np.min(v), np.max(v, axis=1), np.min(v, axis=-1)), a)
+    _same(got, want)
 
 
 def test_sums_of_negative_zero_are_positive_as_numpy() -> None:
