@@ -225,26 +225,32 @@ def input_name(group: FusedGroup, slot: int, dtype: str | None) -> str:
     raise KeyError(f"slot v{slot} is not an input of kernel {group.name}")
 
 
-def _load(k: int, inp: KernelInput, ndim: int) -> str:
+def _load(k: int, inp: KernelInput, ndim: int, block_pointers: bool = False) -> str:
     if inp.layout is Layout.FLAT:
         index = "i"
     elif inp.layout is Layout.SCALAR:
         index = "0"
+    elif block_pointers:  # the generator prepared a contiguous pointer p<k> for this block of the row
+        return f"const {_ctype(inp.dtype)} x{k} = p{k}[j];"
     else:
         index = " + ".join(f"c{d} * s{k}_{d}" for d in range(ndim)) or "0"
     return f"const {_ctype(inp.dtype)} x{k} = in{k}[{index}];"
 
 
-def _body(plan: Plan, group: FusedGroup) -> list[str]:
-    """Per-element statements over the flat index ``i``: loads, one SSA line per op, stores."""
+def _body(plan: Plan, group: FusedGroup, block_pointers: bool = False) -> list[str]:
+    """Per-element statements over the flat index ``i``: loads, one SSA line per op, stores.
+
+    ``block_pointers``: strided inputs are read as ``p<k>[j]``, pointers the (host) generator
+    prepares for each block of a row, instead of from coordinates computed per element.
+    """
     lines: list[str] = []
     ndim = len(group.shape)
-    if any(inp.layout is Layout.STRIDED for inp in group.inputs) and ndim:
+    if any(inp.layout is Layout.STRIDED for inp in group.inputs) and ndim and not block_pointers:
         lines.append("long long rem = i;")
         for d in reversed(range(1, ndim)):
             lines.append(f"const long long c{d} = rem % {group.shape[d]}LL; rem /= {group.shape[d]}LL;")
         lines.append("const long long c0 = rem;")
-    lines.extend(_load(k, inp, ndim) for k, inp in enumerate(group.inputs))
+    lines.extend(_load(k, inp, ndim, block_pointers) for k, inp in enumerate(group.inputs))
     consts = {slot: (value, dtype) for slot, value, dtype in plan.constants}
     member_slots = {plan.instructions[m].output for m in group.members}
     for m in group.members:

@@ -14,6 +14,7 @@ libmvec variants (compiled with ``-fopenmp-simd -fno-math-errno -fno-trapping-ma
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from egraph_dsl.plan import Plan
@@ -157,14 +158,76 @@ def _indent(lines: list[str], depth: int) -> str:
     return "".join("    " * depth + line + "\n" for line in lines)
 
 
+def row_blocks(group: FusedGroup) -> bool:
+    """Whether the kernel reads its strided inputs a block of a row at a time: it has some, and it
+    runs over rows of its last axis (elementwise, or reducing exactly that axis). Each row's offsets
+    then come from the row index once, and each block's values through a pointer (:func:`_prepare`)
+    instead of coordinates divided out of the flat index per element (gcc cannot vectorize those)."""
+    if not group.shape or not any(inp.layout is Layout.STRIDED for inp in group.inputs):
+        return False
+    red = group.reduction
+    return red is None or (red.inner == 1 and red.reduced == group.shape[-1])
+
+
+def _row_offsets(group: FusedGroup) -> str:
+    """Statements at the top of row ``o``: each strided input's offset of the row's first element."""
+    lead = group.shape[:-1]
+    lines = []
+    if lead:
+        lines.append("long long rem = o;")
+        for d in reversed(range(1, len(lead))):
+            lines.append(f"const long long c{d} = rem % {lead[d]}LL; rem /= {lead[d]}LL;")
+        lines.append("const long long c0 = rem; (void)rem;")
+    for k, inp in enumerate(group.inputs):
+        if inp.layout is Layout.STRIDED:
+            offset = " + ".join(f"c{d} * s{k}_{d}" for d in range(len(lead))) or "0"
+            lines.append(f"const long long off{k} = {offset};")
+    return _indent(lines, 2)
+
+
+def _prepare(group: FusedGroup) -> str:
+    """Statements at the top of the block ``[b0, b0 + len)`` of a row: ``p<k>``, the block of each
+    strided input: in place where its last stride is 1, else copied into ``buf<k>`` (a broadcast
+    value repeated, other strides gathered)."""
+    last = len(group.shape) - 1
+    lines = []
+    for k, inp in enumerate(group.inputs):
+        if inp.layout is not Layout.STRIDED:
+            continue
+        ctype, stride = _ctype(inp.dtype), f"s{k}_{last}"
+        lines += [f"const {ctype}* p{k} = buf{k};",
+                  f"if ({stride} == 1) p{k} = in{k} + off{k} + b0;",
+                  f"else if ({stride} == 0) {{ const {ctype} b = in{k}[off{k}]; "
+                  f"for (long long j = 0; j < len; ++j) buf{k}[j] = b; }}",
+                  f"else for (long long j = 0; j < len; ++j) buf{k}[j] = in{k}[off{k} + (b0 + j) * {stride}];"]
+    return _indent(lines, 3)
+
+
+def _block_buffers(group: FusedGroup) -> str:
+    return "".join(f"    {_ctype(inp.dtype)} buf{k}[{BLOCK}];\n" for k, inp in enumerate(group.inputs)
+                   if inp.layout is Layout.STRIDED)
+
+
 def _kernel(plan: Plan, group: FusedGroup) -> str:
     params = _params(plan, group, "host")
-    body = _body(plan, group)
+    rows = row_blocks(group)
+    body = _body(plan, group, block_pointers=rows)
     if group.reduction is None:
         sig = ",\n    ".join([*params, "const long long n"])
-        return (f"static void kern_{group.name}(\n    {sig}) {{\n"
+        if not rows:
+            return (f"static void kern_{group.name}(\n    {sig}) {{\n"
+                    "#pragma omp simd\n"
+                    f"    for (long long i = 0; i < n; ++i) {{\n{_indent(body, 2)}    }}\n}}\n")
+        L, count = group.shape[-1], math.prod(group.shape[:-1])
+        loop = [f"const long long i = o * {L}LL + b0 + j;", *body]
+        return (f"static void kern_{group.name}(\n    {sig}) {{\n    (void)n;\n{_block_buffers(group)}"
+                f"    for (long long o = 0; o < {count}LL; ++o) {{\n{_row_offsets(group)}"
+                f"        for (long long b0 = 0; b0 < {L}LL; b0 += {BLOCK}) {{\n"
+                f"            const long long len = {L}LL - b0 < {BLOCK} ? {L}LL - b0 : {BLOCK};\n"
+                f"{_prepare(group)}"
                 "#pragma omp simd\n"
-                f"    for (long long i = 0; i < n; ++i) {{\n{_indent(body, 2)}    }}\n}}\n")
+                f"            for (long long j = 0; j < len; ++j) {{\n{_indent(loop, 4)}            }}\n"
+                "        }\n    }\n}\n")
     return _reduction_kernel(plan, group, params, body)
 
 
@@ -215,15 +278,18 @@ def _reduction_kernel(plan: Plan, group: FusedGroup, params: list[str], body: li
                             f"            }} else acc = {combine.format('acc', 'best')};\n")
             finish = ""
             state = f"        {ctype} acc = {identity};\n"
+        rows = row_blocks(group)
         if direct:
             fill = f"            const {ctype}* tmp = in0 + o * {R}LL + b0;\n"
         else:
-            fill = ("#pragma omp simd\n"
+            fill = ((_prepare(group) if rows else "") + "#pragma omp simd\n"
                     f"            for (long long j = 0; j < len; ++j) {{\n{_indent(block_loop, 4)}            }}\n")
         return (f"static void kern_{group.name}(\n    {sig}) {{\n"
                 + ("" if direct else f"    {ctype} tmp[{BLOCK}];\n")
+                + (_block_buffers(group) if rows else "")
                 + f"    for (long long o = 0; o < {outer}LL; ++o) {{\n{state}"
-                f"        for (long long b0 = 0; b0 < {R}LL; b0 += {BLOCK}) {{\n"
+                + (_row_offsets(group) if rows else "")
+                + f"        for (long long b0 = 0; b0 < {R}LL; b0 += {BLOCK}) {{\n"
                 f"            const long long len = {R}LL - b0 < {BLOCK} ? {R}LL - b0 : {BLOCK};\n"
                 f"{fill}"
                 f"{reduce_block}        }}\n{finish}"
@@ -264,17 +330,21 @@ def _logsumexp_kernel(group: FusedGroup, sig: str, body: list[str], ctype: str, 
     second.append("part += exp(v - shift);")
     blocks = (f"        for (long long b0 = 0; b0 < {R}LL; b0 += {BLOCK}) {{\n"
               f"            const long long len = {R}LL - b0 < {BLOCK} ? {R}LL - b0 : {BLOCK};\n")
+    rows = row_blocks(group)
+    prepare = _prepare(group) if rows else ""
     return (f"static void kern_{group.name}(\n    {sig}) {{\n"
             + (f"    static thread_local {ctype} row[{max(R, 1)}];\n" if buffered else "")
+            + (_block_buffers(group) if rows else "")
             + f"    for (long long o = 0; o < {outer}LL; ++o) {{\n"
-            f"        {ctype} top = -INFINITY; int nan = 0;\n"
-            f"{blocks}"
+            + (_row_offsets(group) if rows else "")
+            + f"        {ctype} top = -INFINITY; int nan = 0;\n"
+            f"{blocks}{prepare}"
             "#pragma omp simd reduction(max:top) reduction(|:nan)\n"
             f"            for (long long j = 0; j < len; ++j) {{\n{_indent(first, 4)}            }}\n"
             "        }\n"
             f"        const {ctype} shift = (nan || !isfinite(top)) ? ({ctype})0 : top;\n"
             f"        {ctype} stack[64]; long long counts[64]; int depth = 0;\n"
-            f"{blocks}"
+            f"{blocks}{'' if buffered else prepare}"
             f"            {ctype} part = ({ctype})0;\n"
             "#pragma omp simd reduction(+:part)\n"
             f"            for (long long j = 0; j < len; ++j) {{\n{_indent(second, 4)}            }}\n"

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).parent))  # --import-mode=importlib: reach the helpers
 from cupy_helpers import EXACT_OPS, all_op_cases, assert_matches, op_case, pattern_cases
-from egraph_dsl.backends import native_backend, native_build
+from egraph_dsl.backends import native_backend, native_build, native_codegen
 from egraph_dsl.backends.fusion import fuse
 
 from egraph_dsl.plan import build_plan
@@ -136,6 +136,33 @@ def test_max_min_of_an_argument_read_in_place_match_numpy(values: list[float], r
     on the order): NaN propagation and signed zeros stay NumPy's, across block boundaries (64)."""
     a = np.array(values * rows).reshape(rows, -1)
     got, want = _run(lambda v: (np.max(v), np.min(v), np.max(v, axis=1), np.min(v, axis=-1)), a)
+    _same(got, want)
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 130), (7, 64), (2, 1), (1, 200), (4, 3, 2)])
+def test_strided_inputs_read_a_block_of_a_row_at_a_time(shape: tuple[int, ...]) -> None:
+    """Broadcast rows and columns (last stride 0 or 1), transposed and stepped views (other strides)
+    in elementwise kernels and reductions over the last axis: exactly NumPy's values (exact ops),
+    with NaN and signed zeros, over rows longer and shorter than a block (64)."""
+    rng = np.random.default_rng(len(shape) * 100 + shape[-1])
+    x = rng.standard_normal(shape)
+    x.flat[::7] = -0.0
+    x.flat[::11] = np.nan
+    big = rng.standard_normal((*shape[:-1], 2 * shape[-1]))  # its [..., ::2] is a stepped view
+    t = np.ascontiguousarray(np.swapaxes(x, -1, -2))  # its swapaxes is a transposed view of x's shape
+    kernel = fuse(build_plan(trace_function(lambda a, b, c: a - a[..., :1] * b[..., ::2], [x, big, t])))
+    assert any(inp.layout.value == "strided" for g in kernel.groups for inp in g.inputs)
+    assert native_codegen.row_blocks(kernel.groups[0])
+
+    def fn(a: Any, b: Any, c: Any) -> Any:
+        col = a[..., :1]  # broadcast along the row: last stride 0
+        row = a[..., :1, :] if a.ndim > 1 else a  # broadcast down the rows: last stride 1
+        stepped = b[..., ::2]  # last stride 2
+        turned = np.swapaxes(c, -1, -2)  # last stride: the row length of c
+        e = a - col * stepped + np.maximum(turned, row)
+        return e, np.sum(e * 2.0, axis=-1), np.max(a - col, axis=-1), np.min(stepped * turned, axis=-1)
+
+    got, want = _run(fn, x, big, t)
     _same(got, want)
 
 
