@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from egraph_dsl.backends import native_build
-from egraph_dsl.backends.native_indexing import scatter_add_rows, take_rows
+from egraph_dsl.backends.native_indexing import SMALL_MATMUL_SHAPES, scatter_add_rows, small_matmul, take_rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -55,3 +55,55 @@ def test_the_native_backend_runs_gradient_scatters_natively(monkeypatch: pytest.
     np.add.at(expected, idx, 2 * P[idx])
     np.testing.assert_array_equal(grad, expected)
     assert len(calls) == 1  # the gradient's scatter-add ran natively
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.sampled_from(sorted(SMALL_MATMUL_SHAPES)), n=st.integers(0, 150),
+       dtype=st.sampled_from([np.float64, np.float32]), seed=st.integers(0, 2**31))
+def test_small_matmul_is_within_the_sum_bound_of_the_exact_product(shape: tuple[int, int], n: int, dtype: type,
+                                                                 seed: int) -> None:
+    """Against an extended-precision product: each entry within K ulps of the sum of |terms|, the
+    bound BLAS keeps too (both sum K products, in some order)."""
+    rng = np.random.default_rng(seed)
+    K, C = shape
+    a = rng.standard_normal((n, K)).astype(dtype)
+    w = rng.standard_normal((K, C)).astype(dtype)
+    got = small_matmul(a, w)
+    assert got.dtype == dtype and got.shape == (n, C)
+    exact = a.astype(np.longdouble) @ w.astype(np.longdouble)
+    bound = K * np.finfo(dtype).eps * (np.abs(a).astype(np.longdouble) @ np.abs(w).astype(np.longdouble))
+    assert np.all(np.abs(got - exact) <= bound)
+
+
+def test_small_matmul_keeps_blas_zeros_nans_and_infinities() -> None:
+    a = np.full((70, 8), -0.0)
+    w = np.ones((8, 8))
+    assert not np.signbit(small_matmul(a, w)).any() and not np.signbit(a @ w).any()  # sums start at +0.0
+    a[3, 2], a[5, 0], w[1, 4] = np.inf, np.nan, 0.0
+    a[7, 1], w[1, 6] = np.inf, -np.inf
+    with np.errstate(invalid="ignore"):  # inf * 0 and inf - inf
+        want = a @ w
+    np.testing.assert_array_equal(small_matmul(a, w), want)  # nan where BLAS has nan, the same infinities
+
+
+def test_jitted_matmuls_by_small_operands_go_native_and_others_to_blas(monkeypatch: pytest.MonkeyPatch) -> None:
+    from egraph_dsl.backends import native_indexing
+
+    calls: list[tuple[int, ...]] = []
+    real = native_indexing.small_matmul
+
+    def spy(a: np.ndarray, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        calls.append(w.shape)
+        return real(a, w, out)
+
+    monkeypatch.setattr(native_indexing, "small_matmul", spy)
+    rng = np.random.default_rng(1)
+    A, W, V = rng.standard_normal((3000, 8)), rng.standard_normal((8, 8)), rng.standard_normal((8, 7))
+
+    def f(A: np.ndarray, W: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, ...]:
+        return np.exp(A @ W), A @ W.T, A @ V, A.T[:, :8] @ W  # a transposed W is made contiguous
+
+    got = ed.jit(f, backend="native")(A, W, V)
+    for g, want in zip(got, f(A, W, V), strict=True):
+        np.testing.assert_allclose(g, want, rtol=1e-13, atol=1e-13)
+    assert calls.count((8, 8)) >= 2 and (8, 7) not in calls  # 8 x 7 has no native instance: BLAS
