@@ -147,9 +147,58 @@ static void mm(const T* __restrict__ a, const T* __restrict__ w, long long n, T*
     }
 }
 
-/* 0 when (K, C) has an instance, -1 otherwise */
+/* out (K x C) = x^T @ b for a C-contiguous x (n x K) and b (n x C): what a gradient's A.T @ G is.
+   Blocks of 64 rows are summed in order into K*C partials (vectorized over C), and the blocks'
+   partials combined pairwise (a binary counter, as the plan kernels' sums): an error of
+   O((64 + log2 n) eps), where BLAS sums the n terms in one run. */
+template <typename T, int K, int C>
+static void mtm(const T* __restrict__ x, const T* __restrict__ b, long long n, T* __restrict__ out) {
+    T levels[64][K * C];
+    long long counts[64];
+    int top = 0;
+    for (long long i0 = 0; i0 < n; i0 += 64) {
+        const long long len = n - i0 < 64 ? n - i0 : 64;
+        T part[K * C];
+        for (int q = 0; q < K * C; ++q) part[q] = (T)0;
+        for (long long j = 0; j < len; ++j) {
+            const T* xr = x + (i0 + j) * K;
+            const T* br = b + (i0 + j) * C;
+            for (int k = 0; k < K; ++k) {
+                const T v = xr[k];
+#pragma omp simd
+                for (int c = 0; c < C; ++c) part[k * C + c] += v * br[c];
+            }
+        }
+        long long count = 1;
+        while (top > 0 && counts[top - 1] == count) {
+            for (int q = 0; q < K * C; ++q) part[q] = levels[top - 1][q] + part[q];
+            count *= 2;
+            --top;
+        }
+        for (int q = 0; q < K * C; ++q) levels[top][q] = part[q];
+        counts[top] = count;
+        ++top;
+    }
+    for (int q = 0; q < K * C; ++q) {
+        T total = (T)0;
+        if (top > 0) {
+            total = levels[top - 1][q];
+            for (int t = top - 2; t >= 0; --t) total = levels[t][q] + total;
+        }
+        out[q] = total;
+    }
+}
+
+/* 0 when (K, C) has an instance, -1 otherwise; transposed: out = a^T @ w (a is n x K, w n x C) */
 template <typename T>
-static int mm_dispatch(const T* a, const T* w, long long n, long long K, long long C, T* out) {
+static int mm_dispatch(const T* a, const T* w, long long n, long long K, long long C, T* out, int transposed) {
+    if (transposed) {
+        switch (K * 1000 + C) {
+EGD_MTM_CASES
+            default: return -1;
+        }
+        return 0;
+    }
     switch (K * 1000 + C) {
 EGD_MATMUL_CASES
         default: return -1;
@@ -157,11 +206,13 @@ EGD_MATMUL_CASES
     return 0;
 }
 
-/* (a, w, out, n, K, C): C-contiguous buffers of n*K, K*C and n*C elements of one float type. */
+/* (a, w, out, n, K, C, transposed): C-contiguous buffers of one float type; a @ w with n*K, K*C and
+   n*C elements, or (transposed) a^T @ w with n*K, n*C and K*C elements. */
 static PyObject* py_matmul(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
     (void)self;
-    if (nargs != 6) { PyErr_SetString(PyExc_TypeError, "matmul takes 6 arguments"); return NULL; }
+    if (nargs != 7) { PyErr_SetString(PyExc_TypeError, "matmul takes 7 arguments"); return NULL; }
     long long n = PyLong_AsLongLong(args[3]), K = PyLong_AsLongLong(args[4]), C = PyLong_AsLongLong(args[5]);
+    int transposed = PyObject_IsTrue(args[6]);
     if (PyErr_Occurred()) return NULL;
     Py_buffer a, w, out;
     if (egd_get(args[0], &a, 0, "left operand") < 0) return NULL;
@@ -175,15 +226,16 @@ static PyObject* py_matmul(PyObject* self, PyObject* const* args, Py_ssize_t nar
     if (af != wf || af != of || w.itemsize != size || out.itemsize != size || !(af == 'd' || af == 'f')
         || n < 0) {
         PyErr_SetString(PyExc_TypeError, "native matmul: float32 or float64 buffers of one type expected");
-    } else if (a.len != n * K * size || w.len != K * C * size || out.len != n * C * size) {
+    } else if (a.len != n * K * size || w.len != (transposed ? n : K) * C * size
+               || out.len != (transposed ? K : n) * C * size) {
         PyErr_SetString(PyExc_ValueError, "native matmul: buffer sizes do not match the shapes");
     } else {
         int rc;
         Py_BEGIN_ALLOW_THREADS
-        if (af == 'd') rc = mm_dispatch((const double*)a.buf, (const double*)w.buf, n, K, C, (double*)out.buf);
-        else rc = mm_dispatch((const float*)a.buf, (const float*)w.buf, n, K, C, (float*)out.buf);
+        if (af == 'd') rc = mm_dispatch((const double*)a.buf, (const double*)w.buf, n, K, C, (double*)out.buf, transposed);
+        else rc = mm_dispatch((const float*)a.buf, (const float*)w.buf, n, K, C, (float*)out.buf, transposed);
         Py_END_ALLOW_THREADS
-        if (rc < 0) PyErr_Format(PyExc_ValueError, "native matmul: no instance for a %lld x %lld right operand", K, C);
+        if (rc < 0) PyErr_Format(PyExc_ValueError, "native matmul: no instance for K = %lld, C = %lld", K, C);
         else { ret = Py_None; Py_INCREF(ret); }
     }
     PyBuffer_Release(&a); PyBuffer_Release(&w); PyBuffer_Release(&out);
@@ -210,7 +262,9 @@ SMALL_MATMUL_SHAPES = frozenset({(k, k) for k in (2, 3, 4, 5, 6, 8, 10, 12, 16)}
 def _module() -> Any:
     cases = "\n".join(f"        case {k * 1000 + c}: mm<T, {k}, {c}>(a, w, n, out); break;"
                       for k, c in sorted(SMALL_MATMUL_SHAPES))
-    return build("egd_indexing_v3", _SOURCE.replace("EGD_MATMUL_CASES", cases))
+    transposed = "\n".join(f"            case {k * 1000 + c}: mtm<T, {k}, {c}>(a, w, n, out); break;"
+                           for k, c in sorted(SMALL_MATMUL_SHAPES))
+    return build("egd_indexing_v3", _SOURCE.replace("EGD_MATMUL_CASES", cases).replace("EGD_MTM_CASES", transposed))
 
 
 def take_rows(a: np.ndarray, indices: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -245,7 +299,20 @@ def small_matmul(a: np.ndarray, w: np.ndarray, out: np.ndarray | None = None) ->
     C = w.shape[1]
     if out is None:
         out = np.empty((n, C), dtype=a.dtype)
-    _module().matmul(a, w, out, n, K, C)
+    _module().matmul(a, w, out, n, K, C, False)
+    return out
+
+
+def small_transposed_matmul(x: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``x.T @ b`` for float (n, K) ``x`` and (n, C) ``b`` of one dtype with (K, C) in
+    SMALL_MATMUL_SHAPES, summed over n in blocks combined pairwise (into ``out``, a C-contiguous
+    (K, C) array, when given)."""
+    x, b = np.ascontiguousarray(x), np.ascontiguousarray(b)
+    n, K = x.shape
+    C = b.shape[1]
+    if out is None:
+        out = np.empty((K, C), dtype=x.dtype)
+    _module().matmul(x, b, out, n, K, C, True)
     return out
 
 
@@ -254,12 +321,16 @@ def _small_matmul_function(ins: Instruction, fallback: Callable[..., Any]) -> Ca
         return None
 
     def run(a: Any, w: Any, out: Any = None) -> Any:
-        """Natively for 2-d float operands of the result's dtype with a small right operand; BLAS
-        (``fallback``) otherwise, and for a left operand that is not C-contiguous (no copy made)."""
+        """Natively for 2-d float operands of the result's dtype: ``a @ w`` with a C-contiguous
+        ``a`` and a small ``w``, or ``x.T @ w`` (``a`` the transpose of a C-contiguous ``x``, as in a
+        gradient) with a small result; BLAS (``fallback``) otherwise (no copy of ``a`` is made)."""
         if (type(a) is np.ndarray and type(w) is np.ndarray and a.ndim == 2 and w.ndim == 2
-                and a.dtype == w.dtype and a.dtype.name == ins.dtype and a.flags.c_contiguous
-                and w.shape in SMALL_MATMUL_SHAPES):
-            return small_matmul(a, w, out)
+                and a.dtype == w.dtype and a.dtype.name == ins.dtype):
+            if a.flags.c_contiguous and w.shape in SMALL_MATMUL_SHAPES:
+                return small_matmul(a, w, out)
+            if (a.T.flags.c_contiguous and w.flags.c_contiguous and (a.shape[0], w.shape[1]) in SMALL_MATMUL_SHAPES
+                    and (out is None or out.flags.c_contiguous)):
+                return small_transposed_matmul(a.T, w, out)
         return fallback(a, w) if out is None else fallback(a, w, out=out)
 
     return run

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from egraph_dsl.backends import native_build
-from egraph_dsl.backends.native_indexing import SMALL_MATMUL_SHAPES, scatter_add_rows, small_matmul, take_rows
+from egraph_dsl.backends.native_indexing import (
+    SMALL_MATMUL_SHAPES,
+    scatter_add_rows,
+    small_matmul,
+    small_transposed_matmul,
+    take_rows,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -75,6 +81,25 @@ def test_small_matmul_is_within_the_sum_bound_of_the_exact_product(shape: tuple[
     assert np.all(np.abs(got - exact) <= bound)
 
 
+@settings(max_examples=30, deadline=None)
+@given(shape=st.sampled_from(sorted(SMALL_MATMUL_SHAPES)), n=st.sampled_from([0, 1, 63, 64, 65, 200, 5000]),
+       dtype=st.sampled_from([np.float64, np.float32]), seed=st.integers(0, 2**31))
+def test_small_transposed_matmul_sums_within_the_pairwise_bound(shape: tuple[int, int], n: int, dtype: type,
+                                                                seed: int) -> None:
+    """x.T @ b against an extended-precision product: within (64 + log2 n + 1) ulps of the sum of
+    |terms| (blocks of 64 rows in order, blocks combined pairwise), where one run over n allows n."""
+    rng = np.random.default_rng(seed)
+    K, C = shape
+    x = rng.standard_normal((n, K)).astype(dtype)
+    b = rng.standard_normal((n, C)).astype(dtype)
+    got = small_transposed_matmul(x, b)
+    assert got.dtype == dtype and got.shape == (K, C)
+    exact = x.T.astype(np.longdouble) @ b.astype(np.longdouble)
+    terms = np.abs(x.T).astype(np.longdouble) @ np.abs(b).astype(np.longdouble)
+    bound = (64 + np.log2(max(n, 1)) + 1) * np.finfo(dtype).eps * terms
+    assert np.all(np.abs(got - exact) <= bound)
+
+
 def test_small_matmul_keeps_blas_zeros_nans_and_infinities() -> None:
     a = np.full((70, 8), -0.0)
     w = np.ones((8, 8))
@@ -96,14 +121,24 @@ def test_jitted_matmuls_by_small_operands_go_native_and_others_to_blas(monkeypat
         calls.append(w.shape)
         return real(a, w, out)
 
+    transposed: list[tuple[int, ...]] = []
+    real_t = native_indexing.small_transposed_matmul
+
+    def spy_t(x: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        transposed.append(b.shape)
+        return real_t(x, b, out)
+
     monkeypatch.setattr(native_indexing, "small_matmul", spy)
+    monkeypatch.setattr(native_indexing, "small_transposed_matmul", spy_t)
     rng = np.random.default_rng(1)
     A, W, V = rng.standard_normal((3000, 8)), rng.standard_normal((8, 8)), rng.standard_normal((8, 7))
 
     def f(A: np.ndarray, W: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, ...]:
-        return np.exp(A @ W), A @ W.T, A @ V, A.T[:, :8] @ W  # a transposed W is made contiguous
+        # a transposed W is made contiguous; A.T @ (A * 2) is a gradient's shape of product
+        return np.exp(A @ W), A @ W.T, A @ V, A.T[:, :8] @ W, A.T @ (A * 2.0)
 
     got = ed.jit(f, backend="native")(A, W, V)
     for g, want in zip(got, f(A, W, V), strict=True):
-        np.testing.assert_allclose(g, want, rtol=1e-13, atol=1e-13)
+        np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-11)
     assert calls.count((8, 8)) >= 2 and (8, 7) not in calls  # 8 x 7 has no native instance: BLAS
+    assert (3000, 8) in transposed  # A.T @ (A * 2); A.T[:, :8] is the transpose of A[:8] too
