@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from egraph_dsl.errors import BackendUnavailableError
 from egraph_dsl.plan import Instruction
 
 from .native_build import build
@@ -40,6 +42,22 @@ static int egd_get(PyObject* obj, Py_buffer* view, int writable, const char* wha
         PyErr_Format(PyExc_ValueError, "native indexing: the %s is not a C-contiguous%s buffer", what,
                      writable ? " writable" : "");
         return -1;
+    }
+    return 0;
+}
+
+/* The format character of a buffer (past a byte-order mark). */
+static char egd_format(const Py_buffer* view) {
+    const char* f = view->format;
+    return f[0] == '<' || f[0] == '=' ? f[1] : f[0];
+}
+
+/* args[0] and args[1] read, args[2] written: 0 with all three held, or -1 with none. */
+static int egd_three(PyObject* const* args, Py_buffer* views, const char* first, const char* second) {
+    if (egd_get(args[0], &views[0], 0, first) < 0) return -1;
+    if (egd_get(args[1], &views[1], 0, second) < 0) { PyBuffer_Release(&views[0]); return -1; }
+    if (egd_get(args[2], &views[2], 1, "output") < 0) {
+        PyBuffer_Release(&views[0]); PyBuffer_Release(&views[1]); return -1;
     }
     return 0;
 }
@@ -99,15 +117,12 @@ static PyObject* py_rows(PyObject* self, PyObject* const* args, Py_ssize_t nargs
     long long n_rows = PyLong_AsLongLong(args[3]), width = PyLong_AsLongLong(args[4]);
     int add = PyObject_IsTrue(args[5]);
     if (PyErr_Occurred()) return NULL;
-    Py_buffer src, idx, out;
-    if (egd_get(args[0], &src, 0, "source") < 0) return NULL;
-    if (egd_get(args[1], &idx, 0, "index array") < 0) { PyBuffer_Release(&src); return NULL; }
-    if (egd_get(args[2], &out, 1, "output") < 0) { PyBuffer_Release(&src); PyBuffer_Release(&idx); return NULL; }
+    Py_buffer views[3];
+    if (egd_three(args, views, "source", "index array") < 0) return NULL;
+    Py_buffer &src = views[0], &idx = views[1], &out = views[2];
     PyObject* ret = NULL;
     long long n_idx = idx.len / 8;
-    char sf = src.format[0] == '<' || src.format[0] == '=' ? src.format[1] : src.format[0];
-    char xf = idx.format[0] == '<' || idx.format[0] == '=' ? idx.format[1] : idx.format[0];
-    char of = out.format[0] == '<' || out.format[0] == '=' ? out.format[1] : out.format[0];
+    char sf = egd_format(&src), xf = egd_format(&idx), of = egd_format(&out);
     long long src_rows = add ? n_idx : n_rows, out_rows = add ? n_rows : n_idx;
     if (idx.itemsize != 8 || (xf != 'q' && xf != 'l') || sf != of || src.itemsize != out.itemsize) {
         PyErr_SetString(PyExc_TypeError, "native indexing: int64 indices and matching float buffers expected");
@@ -123,7 +138,7 @@ static PyObject* py_rows(PyObject* self, PyObject* const* args, Py_ssize_t nargs
         if (rc == -2) PyErr_SetString(PyExc_TypeError, "native indexing: float32 or float64 buffers expected");
         else if (rc == 0) { ret = Py_None; Py_INCREF(ret); }
     }
-    PyBuffer_Release(&src); PyBuffer_Release(&idx); PyBuffer_Release(&out);
+    for (int k = 0; k < 3; ++k) PyBuffer_Release(&views[k]);
     return ret;
 }
 
@@ -214,14 +229,11 @@ static PyObject* py_matmul(PyObject* self, PyObject* const* args, Py_ssize_t nar
     long long n = PyLong_AsLongLong(args[3]), K = PyLong_AsLongLong(args[4]), C = PyLong_AsLongLong(args[5]);
     int transposed = PyObject_IsTrue(args[6]);
     if (PyErr_Occurred()) return NULL;
-    Py_buffer a, w, out;
-    if (egd_get(args[0], &a, 0, "left operand") < 0) return NULL;
-    if (egd_get(args[1], &w, 0, "right operand") < 0) { PyBuffer_Release(&a); return NULL; }
-    if (egd_get(args[2], &out, 1, "output") < 0) { PyBuffer_Release(&a); PyBuffer_Release(&w); return NULL; }
+    Py_buffer views[3];
+    if (egd_three(args, views, "left operand", "right operand") < 0) return NULL;
+    Py_buffer &a = views[0], &w = views[1], &out = views[2];
     PyObject* ret = NULL;
-    char af = a.format[0] == '<' || a.format[0] == '=' ? a.format[1] : a.format[0];
-    char wf = w.format[0] == '<' || w.format[0] == '=' ? w.format[1] : w.format[0];
-    char of = out.format[0] == '<' || out.format[0] == '=' ? out.format[1] : out.format[0];
+    char af = egd_format(&a), wf = egd_format(&w), of = egd_format(&out);
     const Py_ssize_t size = a.itemsize;
     if (af != wf || af != of || w.itemsize != size || out.itemsize != size || !(af == 'd' || af == 'f')
         || n < 0) {
@@ -238,7 +250,7 @@ static PyObject* py_matmul(PyObject* self, PyObject* const* args, Py_ssize_t nar
         if (rc < 0) PyErr_Format(PyExc_ValueError, "native matmul: no instance for K = %lld, C = %lld", K, C);
         else { ret = Py_None; Py_INCREF(ret); }
     }
-    PyBuffer_Release(&a); PyBuffer_Release(&w); PyBuffer_Release(&out);
+    for (int k = 0; k < 3; ++k) PyBuffer_Release(&views[k]);
     return ret;
 }
 
@@ -258,8 +270,25 @@ SMALL_MATMUL_SHAPES = frozenset({(k, k) for k in (2, 3, 4, 5, 6, 8, 10, 12, 16)}
                                 | {(k, 1) for k in (2, 3, 4, 5, 6, 8, 10, 12, 16)})
 
 
-@functools.cache
 def _module() -> Any:
+    built = _built()
+    if isinstance(built, BackendUnavailableError):
+        raise built
+    return built
+
+
+@functools.cache
+def _built() -> Any:
+    """The module, or the error its build failed with (kept, so a failed build is not tried again)."""
+    try:
+        return _build()
+    except BackendUnavailableError as exc:
+        warnings.warn(f"native gathers, scatters and small matmuls fall back to NumPy: {exc}".splitlines()[0],
+                      RuntimeWarning, stacklevel=2)
+        return exc
+
+
+def _build() -> Any:
     cases = "\n".join(f"        case {k * 1000 + c}: mm<T, {k}, {c}>(a, w, n, out); break;"
                       for k, c in sorted(SMALL_MATMUL_SHAPES))
     transposed = "\n".join(f"            case {k * 1000 + c}: mtm<T, {k}, {c}>(a, w, n, out); break;"
@@ -339,7 +368,10 @@ def _small_matmul_function(ins: Instruction, fallback: Callable[..., Any]) -> Ca
 def native_function(ins: Instruction, fallback: Callable[..., Any]) -> Callable[..., Any] | None:
     """The native callable for a ``take`` / ``scatter_add`` along axis 0 or a matmul by a small
     right operand (None for other instructions): float32/float64 data (with integer indices) go
-    native, anything else to ``fallback`` (the NumPy backend's function for the instruction)."""
+    native, anything else to ``fallback`` (the NumPy backend's function for the instruction).
+    None for all of them where the module does not build (warned once)."""
+    if ins.op not in ("take", "scatter_add", "matmul") or isinstance(_built(), BackendUnavailableError):
+        return None
     if ins.op == "matmul":
         return _small_matmul_function(ins, fallback)
     if ins.op not in ("take", "scatter_add") or int(ins.attr["dim"]) != 0:
