@@ -10,16 +10,35 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
 from .api import DEFAULT_TIME_LIMIT, METHODS, extract
 from .errors import ExtractionError
+from .highs_backend import solver_running
 from .serialize_io import load
 
 __all__ = ["add_arguments", "main", "run"]
 
 _OUTPUT_RESERVE = 0.05  # seconds kept back from the ILP for writing the answer
+
+
+def _process_age() -> float:
+    """Seconds since this process started (interpreter start-up and imports count against
+    ``--time-limit`` too); 0 where ``/proc`` cannot tell."""
+    try:
+        with open("/proc/self/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: start time after boot
+        return max(0.0, time.clock_gettime(time.CLOCK_BOOTTIME) - started)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0.0
+
+
+def _output_reserve(num_classes: int) -> float:
+    """Seconds kept back for building and writing the answer (10^5 classes: about 0.1 s)."""
+    return _OUTPUT_RESERVE + 1e-6 * num_classes
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,9 +53,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run the subcommand for parsed ``args``; return the exit status."""
-    start = time.perf_counter()
+def run(args: argparse.Namespace, started: float | None = None) -> int:
+    """Run the subcommand for parsed ``args``; return the exit status.
+
+    The time limit counts from ``started`` (a ``time.perf_counter()`` value; default: now).
+    """
+    start = time.perf_counter() if started is None else started
     try:
         if args.time_limit is not None and not args.time_limit > 0:
             raise ExtractionError(f"--time-limit must be positive, got {args.time_limit}")
@@ -44,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
         if node_limit is not None and node_limit < 0:
             raise ExtractionError(f"--node-limit must be >= 0, got {node_limit}")
         model = load(args.file)
-        left = args.time_limit - (time.perf_counter() - start) - _OUTPUT_RESERVE
+        left = (args.time_limit - (time.perf_counter() - start)
+                - _output_reserve(model.num_classes))
         result = extract(model, args.method, time_limit=max(left, 0.0), node_limit=node_limit)
     except (ExtractionError, OSError) as exc:
         print(f"egraph-dsl extract: error: {exc}", file=sys.stderr)
@@ -75,7 +98,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Standalone entry point: ``python -m egraph_dsl.extract FILE ...``."""
+    """Standalone entry point: ``python -m egraph_dsl.extract FILE ...``.
+
+    Run as the program (``argv`` None), the time limit counts from the process's start.
+    """
+    started = time.perf_counter() - _process_age() if argv is None else None
     parser = argparse.ArgumentParser(prog="egraph-dsl extract",
                                      description="Extract the cheapest program from an e-graph.")
     add_arguments(parser)
@@ -83,4 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
         return int(exc.code or 0)
-    return run(args)
+    status = run(args, started)
+    if argv is None and solver_running():
+        # the answer is out; a solve past its deadline would only delay the exit (HiGHS
+        # checks its stop flag between phases), so leave without waiting for it
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    return status
