@@ -7,6 +7,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,12 +104,15 @@ class _Watch:
 
 def solve_highs(form: Formulation, start: list[float] | None, time_limit: float,
                 seed: int = 0, node_limit: int | None = None,
-                deadline: float | None = None) -> SolverResult:
+                deadline: float | None = None, levels: bool = True,
+                extra_rows: Sequence[tuple[list[tuple[int, float]], float, float]] = ()
+                ) -> SolverResult:
     """Run HiGHS on ``form`` with ``start`` as the incumbent (at most ``node_limit`` B&B nodes).
 
     ``deadline`` (a ``time.perf_counter()`` value; default ``time_limit`` plus one second) is a
     hard stop: the call returns by then with the best solution seen (see :class:`_Watch`)
-    and ``limit="time-limit"``.
+    and ``limit="time-limit"``. ``levels=False`` leaves out the level (acyclicity) rows;
+    ``extra_rows`` are added (cycle cuts, :mod:`extract.cycles`).
     """
     import highspy
 
@@ -124,7 +128,7 @@ def solve_highs(form: Formulation, start: list[float] | None, time_limit: float,
     h.setOptionValue("mip_abs_gap", 1e-9)
     if node_limit is not None:
         h.setOptionValue("mip_max_nodes", int(node_limit))
-    rows = form.rows + form.level_rows()
+    rows = form.rows + (form.level_rows() if levels else []) + list(extra_rows)
     lp = highspy.HighsLp()
     lp.num_col_ = form.num_cols
     lp.num_row_ = len(rows)
