@@ -3,7 +3,9 @@
 With ``--json`` prints exactly one JSON object ``{"cost", "lower_bound", "optimal",
 "stop_reason", "fallback", "stop_detail", "method", "choices", "seconds"}`` (ids as in the
 file); otherwise a short readable summary. The ILP time limit covers the whole command:
-loading counts against it. Errors go to stderr, one line, with exit status 2.
+loading counts against it. Errors go to stderr, one line, with exit status 2. A root
+e-class with no nodes is such an error; ``--drop-empty-roots`` drops those roots instead,
+with a one-line warning on stderr naming them.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import json
 import os
 import sys
 import time
+import warnings
 
 from .api import DEFAULT_TIME_LIMIT, METHODS, extract
-from .errors import ExtractionError
+from .errors import EmptyRootsWarning, ExtractionError
 from .highs_backend import solver_running
 from .serialize_io import load
 
@@ -50,6 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"ILP time limit in seconds (default {DEFAULT_TIME_LIMIT:g})")
     parser.add_argument("--node-limit", type=int, default=None, metavar="N",
                         help="ILP branch-and-bound node limit (HiGHS only)")
+    parser.add_argument("--drop-empty-roots", action="store_true",
+                        help="drop root e-classes that have no nodes (with a warning) "
+                             "instead of rejecting the file")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -65,7 +71,11 @@ def run(args: argparse.Namespace, started: float | None = None) -> int:
         node_limit = getattr(args, "node_limit", None)
         if node_limit is not None and node_limit < 0:
             raise ExtractionError(f"--node-limit must be >= 0, got {node_limit}")
-        model = load(args.file)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", EmptyRootsWarning)
+            model = load(args.file, drop_empty_roots=getattr(args, "drop_empty_roots", False))
+        for warning in caught:
+            print(f"egraph-dsl extract: warning: {warning.message}", file=sys.stderr)
         left = (args.time_limit - (time.perf_counter() - start)
                 - _output_reserve(model.num_classes))
         result = extract(model, args.method, time_limit=max(left, 0.0), node_limit=node_limit)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import warnings
 import zlib
 from collections.abc import Mapping
 from itertools import chain
@@ -20,7 +21,7 @@ from typing import IO, Any
 import numpy as np
 
 from ._gcpause import paused_gc
-from .errors import MalformedEGraphError
+from .errors import EmptyRootsWarning, MalformedEGraphError
 from .model import EGraphModel
 
 __all__ = ["dumps", "from_dict", "load", "loads", "save", "to_dict"]
@@ -31,9 +32,14 @@ _KNOWN_TOP = ("nodes", "root_eclasses", "class_data")
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def load(source: str | os.PathLike[str] | IO[str] | IO[bytes], *, allow_negative: bool = True
-         ) -> EGraphModel:
-    """Load an e-graph from a JSON file path (``.json`` or gzipped ``.json.gz``) or open file."""
+def load(source: str | os.PathLike[str] | IO[str] | IO[bytes], *, allow_negative: bool = True,
+         drop_empty_roots: bool = False) -> EGraphModel:
+    """Load an e-graph from a JSON file path (``.json`` or gzipped ``.json.gz``) or open file.
+
+    A root e-class with no nodes is an error, unless ``drop_empty_roots``: then such roots
+    are dropped with an :class:`EmptyRootsWarning` naming them (many lean-egg files of
+    extraction-gym list one; the gym's own checker rejects those files).
+    """
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         try:
@@ -41,8 +47,9 @@ def load(source: str | os.PathLike[str] | IO[str] | IO[bytes], *, allow_negative
                 raw = handle.read()
         except OSError as exc:
             raise MalformedEGraphError(f"cannot read e-graph file {str(path)!r}: {exc}") from exc
-        return loads(raw, allow_negative=allow_negative, name=str(path))
-    return loads(source.read(), allow_negative=allow_negative)
+        return loads(raw, allow_negative=allow_negative, name=str(path),
+                     drop_empty_roots=drop_empty_roots)
+    return loads(source.read(), allow_negative=allow_negative, drop_empty_roots=drop_empty_roots)
 
 
 def _decode(raw: bytes, name: str) -> str:
@@ -62,16 +69,17 @@ def _decode(raw: bytes, name: str) -> str:
         ) from None
 
 
-def loads(text: str | bytes, *, allow_negative: bool = True, name: str = "<string>"
-          ) -> EGraphModel:
+def loads(text: str | bytes, *, allow_negative: bool = True, name: str = "<string>",
+          drop_empty_roots: bool = False) -> EGraphModel:
     """Load an e-graph from JSON text (``bytes`` must be UTF-8, optionally gzipped)."""
     if isinstance(text, (bytes, bytearray)):
         text = _decode(bytes(text), name)
     with paused_gc():  # millions of acyclic containers: full collections only cost time
-        return _parse_and_build(text, allow_negative, name)
+        return _parse_and_build(text, allow_negative, name, drop_empty_roots)
 
 
-def _parse_and_build(text: str, allow_negative: bool, name: str) -> EGraphModel:
+def _parse_and_build(text: str, allow_negative: bool, name: str, drop_empty_roots: bool
+                     ) -> EGraphModel:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -81,7 +89,7 @@ def _parse_and_build(text: str, allow_negative: bool, name: str) -> EGraphModel:
             f"{name} nests JSON arrays/objects too deeply to parse; an egraph-serialize "
             "document needs only 4 levels") from None
     try:
-        return from_dict(data, allow_negative=allow_negative)
+        return from_dict(data, allow_negative=allow_negative, drop_empty_roots=drop_empty_roots)
     except MalformedEGraphError as exc:
         if name == "<string>":
             raise
@@ -94,6 +102,12 @@ def _show(value: Any) -> str:
         return json.dumps(value)[:60]
     except (TypeError, ValueError):
         return repr(value)[:60]
+
+
+def _few(ids: list[str], shown: int = 5) -> str:
+    """``'a', 'b', ... (n in all)`` for messages."""
+    text = ", ".join(repr(i) for i in ids[:shown])
+    return text + (f", ... ({len(ids)} in all)" if len(ids) > shown else "")
 
 
 def _cost(node_id: str, value: Any) -> float:
@@ -226,13 +240,16 @@ def _columns_checked(node_ids: list[str], nodes: Mapping[str, Any]) -> dict[str,
             "class_index": class_index}
 
 
-def from_dict(data: Mapping[str, Any], *, allow_negative: bool = True) -> EGraphModel:
-    """Build a model from the parsed JSON object (see module docstring for the format)."""
+def from_dict(data: Mapping[str, Any], *, allow_negative: bool = True,
+              drop_empty_roots: bool = False) -> EGraphModel:
+    """Build a model from the parsed JSON object (see module docstring for the format;
+    ``drop_empty_roots`` as in :func:`load`)."""
     with paused_gc():
-        return _from_dict(data, allow_negative)
+        return _from_dict(data, allow_negative, drop_empty_roots)
 
 
-def _from_dict(data: Mapping[str, Any], allow_negative: bool) -> EGraphModel:
+def _from_dict(data: Mapping[str, Any], allow_negative: bool, drop_empty_roots: bool = False
+               ) -> EGraphModel:
     if not isinstance(data, Mapping) or not isinstance(data.get("nodes"), Mapping):
         raise MalformedEGraphError(
             "an egraph-serialize document is an object with a 'nodes' object; none found")
@@ -249,16 +266,30 @@ def _from_dict(data: Mapping[str, Any], allow_negative: bool) -> EGraphModel:
     if not isinstance(roots_raw, list):
         raise MalformedEGraphError("'root_eclasses' must be a list of e-class ids")
     roots: list[int] = []
+    dropped: list[str] = []
     for root in roots_raw:
         if isinstance(root, bool) or not isinstance(root, (str, int)):
             raise MalformedEGraphError(
                 f"'root_eclasses' holds {_show(root)}; an e-class id must be a string")
         cls = class_index.get(str(root))
         if cls is None:
+            if drop_empty_roots:
+                dropped.append(str(root))
+                continue
             raise MalformedEGraphError(
                 f"root e-class {root!r} has no nodes in the file; list only e-classes "
-                "that contain at least one node in 'root_eclasses'")
+                "that contain at least one node in 'root_eclasses' (or drop such roots: "
+                "drop_empty_roots=True, extract --drop-empty-roots)")
         roots.append(cls)
+    if dropped:
+        if not roots:
+            raise MalformedEGraphError(
+                f"no root e-class has nodes in the file (dropped {_few(dropped)}); "
+                "list e-classes that contain at least one node in 'root_eclasses'")
+        warnings.warn(EmptyRootsWarning(
+            f"dropped {len(dropped)} root e-class(es) with no nodes in the file: "
+            f"{_few(dropped)}; the extraction covers the other {len(roots)} root(s)"),
+            stacklevel=4)
     if not roots:
         raise MalformedEGraphError("the e-graph has no root e-classes; set 'root_eclasses'")
     costs = cols["costs"]
