@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ._deadline import OutOfTime
 from .cycles import chosen_cycles, cycle_cut, two_cycles
 from .errors import ExtractionError
 from .extraction import Extraction
@@ -214,13 +215,23 @@ def ilp(model: EGraphModel, *, time_limit: float = 20.0, backend: str = "highs",
     usable = usable_nodes(model)
     greedy, greedy_name = best_greedy_choice(model, usable)
     stats: dict[str, object] = {"greedy": greedy_name}
-    if time.perf_counter() >= deadline:  # greedy used up the time: skip pruning and the solver
+    # pruning and formulation check this as they go (10^6 nodes: 6 s and 2 s), leaving time
+    # to verify and return the greedy answer when it passes
+    stage_deadline = deadline - (0.05 + 2e-7 * model.num_nodes)
+
+    def spent(where: str) -> Extraction:
         stats["status"] = "time limit spent before the solver started"
         stats["stop_reason"] = "time-limit"
         return build_extraction(model, greedy, method=method, seconds=time.perf_counter()
                                 - start_time, stats=stats, stop_reason="time-limit",
-                                stop_detail="time limit spent in greedy, before the solver")
-    pruned = prune(model)
+                                stop_detail=f"time limit spent in {where}, before the solver")
+
+    if time.perf_counter() >= stage_deadline:  # greedy used up the time
+        return spent("greedy")
+    try:
+        pruned = prune(model, deadline=stage_deadline)
+    except OutOfTime:
+        return spent("pruning")
     incumbent = _project(model, greedy, pruned)
     inc_cost, inc_order = verify_choice(model, incumbent)
     stats.update({"greedy_cost": inc_cost,
@@ -228,9 +239,10 @@ def ilp(model: EGraphModel, *, time_limit: float = 20.0, backend: str = "highs",
                   "ilp_classes": len(pruned.classes)})
 
     def finish(choice: list[int], bound: float | None, optimal: bool,
-               result: SolverResult | None, source: str) -> Extraction:
+               result: SolverResult | None, source: str, timed_out: bool = False
+               ) -> Extraction:
         now = time.perf_counter()
-        reason = _stop(result, optimal, now >= deadline - 0.05)
+        reason = _stop(result, optimal, timed_out or now >= deadline - 0.05)
         fallback = None
         detail = "" if result is None else f"solver status: {result.status}"
         if reason == "fallback":
@@ -249,20 +261,30 @@ def ilp(model: EGraphModel, *, time_limit: float = 20.0, backend: str = "highs",
     if pruned.nonnegative:
         # a combinatorial bound (dearest-child recursion), then drop the nodes that cannot
         # be in anything cheaper than the incumbent; both exact for costs >= 0
-        lb = dag_lower_bounds(model, pruned)
+        try:
+            lb = dag_lower_bounds(model, pruned, deadline=stage_deadline)
+        except OutOfTime:
+            stats["status"] = "time limit spent before the solver started"
+            return finish(incumbent, None, False, None, "incumbent", timed_out=True)
         combinatorial = max(lb[r] for r in model.roots.tolist())
         stats["combinatorial_bound"] = combinatorial
         if _closed(inc_cost, combinatorial):
             stats["status"] = "greedy meets the combinatorial bound"
             return finish(incumbent, combinatorial, True, None, "incumbent")
-        if time.perf_counter() >= deadline:
+        try:
+            pruned, dropped = prune_by_incumbent(model, pruned, inc_cost, lb,
+                                                 deadline=stage_deadline)
+        except OutOfTime:
             stats["status"] = "time limit spent before the solver started"
-            return finish(incumbent, combinatorial, False, None, "incumbent")
-        pruned, dropped = prune_by_incumbent(model, pruned, inc_cost, lb)
+            return finish(incumbent, combinatorial, False, None, "incumbent", timed_out=True)
         stats["incumbent_pruned"] = dropped
         stats["ilp_nodes"] = sum(len(v) for v in pruned.members.values())
         stats["ilp_classes"] = len(pruned.classes)
-    form = formulate(model, pruned)
+    try:
+        form = formulate(model, pruned, deadline=stage_deadline)
+    except OutOfTime:
+        stats["status"] = "time limit spent before the solver started"
+        return finish(incumbent, combinatorial, False, None, "incumbent", timed_out=True)
     stats["largest_scc"] = max(form.scc_size.values(), default=0)
     start = incumbent_vector(model, form, incumbent, inc_order)
     # the solver stops early enough to decode and verify its answer within the limit
@@ -270,7 +292,7 @@ def ilp(model: EGraphModel, *, time_limit: float = 20.0, backend: str = "highs",
     remaining = solver_deadline - time.perf_counter()
     if remaining <= 0.05:
         stats["status"] = "time limit spent before the solver started"
-        return finish(incumbent, combinatorial, False, None, "incumbent")
+        return finish(incumbent, combinatorial, False, None, "incumbent", timed_out=True)
     result: SolverResult
     if backend == "highs" and cycles == "lazy" and form.level_edges:
         result = _solve_lazy(model, form, pruned, incumbent, start, solver_deadline, seed,

@@ -49,7 +49,7 @@ def test_solver_claiming_optimal_with_an_open_gap_is_retried(
 
     monkeypatch.setattr(ILP, "solve_highs", quirky)
     monkeypatch.setattr(ILP, "WARM_START", True)  # the quirk came with the warm start
-    monkeypatch.setattr(ILP, "dag_lower_bounds", lambda m, p: [0.0] * m.num_classes)
+    monkeypatch.setattr(ILP, "dag_lower_bounds", lambda m, p, **_: [0.0] * m.num_classes)
     result = ilp(model, time_limit=10)
     verify(model, result)
     assert len(calls) == 2 and calls[1] is None
