@@ -255,8 +255,9 @@ def heldout(root: Path, time_limit: float, methods: list[str]) -> None:
     """Held-out comparison: every ``*.json`` under ``root`` (family = its folder name, or the
     file-name prefix before ``__``), our ``methods`` against the plain HiGHS ILP
     (:mod:`plain_ilp`) with the same time limit; best known = the cheapest answer seen.
-    Per file: cost, seconds, stop reason, proven; then per family: files, worse than plain,
-    proven (ours / plain), mean ratio to the best known (ours / plain)."""
+    Per file: cost, seconds, stop reason, proven; then per family: files, worse and better
+    than plain (plain finding nothing counts as better), proven (ours / plain), mean ratio to
+    the best known (ours / plain), total seconds (ours / plain)."""
     import sys
     import warnings
 
@@ -296,7 +297,7 @@ def heldout(root: Path, time_limit: float, methods: list[str]) -> None:
         rows.append({"family": family, "best": best, **costs})
     print(f"\nheld-out per family (time limit {time_limit:g} s; best = cheapest answer seen)")
     for method in ours:
-        header = (f"{'family':<12} {'files':>5} {'worse':>5} {'ours proven':>11} "
+        header = (f"{'family':<12} {'files':>5} {'worse':>5} {'better':>6} {'ours proven':>11} "
                   f"{'plain proven':>12} {'ours ratio':>10} {'plain ratio':>11} {'ours s':>8} "
                   f"{'plain s':>8}")
         print(f"\n{method} vs plain\n{header}\n{'-' * len(header)}")
@@ -310,7 +311,11 @@ def heldout(root: Path, time_limit: float, methods: list[str]) -> None:
             worse = sum(r["plain"][0] is not None and r[method][0]  # type: ignore[index]
                         > r["plain"][0] + 1e-6 * max(1.0, abs(r["plain"][0]))  # type: ignore[index, operator]
                         for r in fam)
-            print(f"{family:<12} {len(fam):>5} {worse:>5} "
+            better = sum(r[method][0] is not None and (  # type: ignore[index]
+                r["plain"][0] is None or r[method][0]  # type: ignore[index]
+                < r["plain"][0] - 1e-6 * max(1.0, abs(r["plain"][0])))  # type: ignore[index, operator]
+                for r in fam)
+            print(f"{family:<12} {len(fam):>5} {worse:>5} {better:>6} "
                   f"{sum(bool(r[method][1]) for r in fam):>7}/{len(fam):<3} "  # type: ignore[index]
                   f"{sum(bool(r['plain'][1]) for r in fam):>8}/{len(fam):<3} "  # type: ignore[index]
                   f"{sum(ratio(r, method) for r in fam) / len(fam):>10.4f} "
