@@ -255,9 +255,11 @@ def heldout(root: Path, time_limit: float, methods: list[str]) -> None:
     """Held-out comparison: every ``*.json`` under ``root`` (family = its folder name, or the
     file-name prefix before ``__``), our ``methods`` against the plain HiGHS ILP
     (:mod:`plain_ilp`) with the same time limit; best known = the cheapest answer seen.
-    Per file: cost, seconds, stop reason, proven; then per family: files, worse than plain,
-    proven (ours / plain), mean ratio to the best known (ours / plain)."""
+    Per file: cost, seconds, stop reason, proven; then per family: files, worse and better
+    than plain (plain finding nothing counts as better), proven (ours / plain), mean ratio to
+    the best known (ours / plain), total seconds (ours / plain)."""
     import sys
+    import warnings
 
     sys.path.insert(0, str(Path(__file__).parent))
     from plain_ilp import plain_ilp
@@ -268,25 +270,16 @@ def heldout(root: Path, time_limit: float, methods: list[str]) -> None:
           f"{'stop':<11} {'opt':>3}")
     for path in sorted(root.rglob("*.json")):
         family = path.parent.name if path.parent != root else path.name.split("__")[0]
+        # many lean-egg files list a root e-class without nodes: dropped (and said so)
         try:
-            model = extract.load(path)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", extract.EmptyRootsWarning)
+                model = extract.load(path, drop_empty_roots=True)
         except extract.ExtractionError as err:
-            if "has no nodes in the file" not in str(err):
-                print(f"{family:<12} {path.name[:28]:<28} skipped: {err}")
-                continue
-            # many lean-egg files list a root e-class without nodes; the loader rejects
-            # that, here the empty roots are dropped (said in the output) to compare
-            import json
-
-            data = json.loads(path.read_text())
-            present = {str(n.get("eclass")) for n in data["nodes"].values()}
-            dropped = [r for r in data["root_eclasses"] if str(r) not in present]
-            data["root_eclasses"] = [r for r in data["root_eclasses"] if str(r) in present]
-            if not data["root_eclasses"]:
-                print(f"{family:<12} {path.name[:28]:<28} skipped: no root e-class has nodes")
-                continue
-            model = extract.from_dict(data)
-            print(f"{family:<12} {path.name[:28]:<28} (empty root e-classes dropped: {dropped})")
+            print(f"{family:<12} {path.name[:28]:<28} skipped: {err}")
+            continue
+        for warning in caught:
+            print(f"{family:<12} {path.name[:28]:<28} ({warning.message})")
         costs: dict[str, tuple[float | None, bool, float, str]] = {}
         for method in [*methods, "plain"]:
             if method == "plain":
@@ -304,7 +297,7 @@ def heldout(root: Path, time_limit: float, methods: list[str]) -> None:
         rows.append({"family": family, "best": best, **costs})
     print(f"\nheld-out per family (time limit {time_limit:g} s; best = cheapest answer seen)")
     for method in ours:
-        header = (f"{'family':<12} {'files':>5} {'worse':>5} {'ours proven':>11} "
+        header = (f"{'family':<12} {'files':>5} {'worse':>5} {'better':>6} {'ours proven':>11} "
                   f"{'plain proven':>12} {'ours ratio':>10} {'plain ratio':>11} {'ours s':>8} "
                   f"{'plain s':>8}")
         print(f"\n{method} vs plain\n{header}\n{'-' * len(header)}")
@@ -318,7 +311,11 @@ def heldout(root: Path, time_limit: float, methods: list[str]) -> None:
             worse = sum(r["plain"][0] is not None and r[method][0]  # type: ignore[index]
                         > r["plain"][0] + 1e-6 * max(1.0, abs(r["plain"][0]))  # type: ignore[index, operator]
                         for r in fam)
-            print(f"{family:<12} {len(fam):>5} {worse:>5} "
+            better = sum(r[method][0] is not None and (  # type: ignore[index]
+                r["plain"][0] is None or r[method][0]  # type: ignore[index]
+                < r["plain"][0] - 1e-6 * max(1.0, abs(r["plain"][0])))  # type: ignore[index, operator]
+                for r in fam)
+            print(f"{family:<12} {len(fam):>5} {worse:>5} {better:>6} "
                   f"{sum(bool(r[method][1]) for r in fam):>7}/{len(fam):<3} "  # type: ignore[index]
                   f"{sum(bool(r['plain'][1]) for r in fam):>8}/{len(fam):<3} "  # type: ignore[index]
                   f"{sum(ratio(r, method) for r in fam) / len(fam):>10.4f} "

@@ -17,6 +17,7 @@ from .api import DEFAULT_TIME_LIMIT, METHODS, extract
 from .cost import CostModel, NodeCost, OpCount, dag_cost, price, tree_cost
 from .errors import (
     CostOverflowError,
+    EmptyRootsWarning,
     ExtractionError,
     InvalidExtractionError,
     MalformedEGraphError,
@@ -31,8 +32,8 @@ from .topk import top_k
 from .verify import verify
 
 __all__ = [
-    "DEFAULT_TIME_LIMIT", "METHODS", "STOP_REASONS", "CostModel", "CostOverflowError", "EGraphModel", "Extraction",
-    "ExtractionError", "InvalidExtractionError", "MalformedEGraphError", "NoFiniteExtractionError",
+    "DEFAULT_TIME_LIMIT", "METHODS", "STOP_REASONS", "CostModel", "CostOverflowError", "EGraphModel", "EmptyRootsWarning",
+    "Extraction", "ExtractionError", "InvalidExtractionError", "MalformedEGraphError", "NoFiniteExtractionError",
     "NodeCost", "OpCount", "dag_cost", "dumps", "extract", "from_dict", "greedy_dag",
     "greedy_tree", "ilp", "load", "loads", "price", "save", "to_dict", "top_k", "tree_cost",
     "verify",

@@ -12,6 +12,7 @@ from egraph_dsl.errors import EgraphDslError
 
 __all__ = [
     "CostOverflowError",
+    "EmptyRootsWarning",
     "ExtractionError",
     "InvalidExtractionError",
     "MalformedEGraphError",
@@ -47,3 +48,7 @@ class InvalidExtractionError(ExtractionError):
     Raised by :func:`egraph_dsl.extract.verify.verify`. When an extractor of this package triggers it,
     that is a bug in the extractor, never a property of the input.
     """
+
+
+class EmptyRootsWarning(UserWarning):
+    """Root e-classes without nodes were dropped (``drop_empty_roots=True``)."""

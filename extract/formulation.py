@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ._deadline import check
 from .graph import strongly_connected_components
 from .model import EGraphModel
 from .prune import Pruned
@@ -61,8 +62,10 @@ class Formulation:
         return out
 
 
-def formulate(model: EGraphModel, pruned: Pruned) -> Formulation:
-    """Build the program for the pruned graph."""
+def formulate(model: EGraphModel, pruned: Pruned, deadline: float | None = None
+              ) -> Formulation:
+    """Build the program for the pruned graph (past ``deadline`` it raises
+    :class:`~extract._deadline.OutOfTime`)."""
     uniq = model.unique_children
     costs = model.cost_list
     classes = pruned.classes
@@ -74,7 +77,9 @@ def formulate(model: EGraphModel, pruned: Pruned) -> Formulation:
     # class graph restricted to kept nodes, for the SCCs
     local = {c: i for i, c in enumerate(classes)}
     edges = [sorted({local[k] for n in members[c] for k in uniq[n]}) for c in classes]
+    check(deadline)
     comp = strongly_connected_components(len(classes), edges)
+    check(deadline)
     size: dict[int, int] = {}
     for cid in comp:
         size[cid] = size.get(cid, 0) + 1
@@ -99,7 +104,9 @@ def formulate(model: EGraphModel, pruned: Pruned) -> Formulation:
         terms.append((y_col[c], -1.0))
         rows.append((terms, 0.0, 0.0))
     level_edges: list[tuple[int, int, int]] = []
-    for c in classes:
+    for i, c in enumerate(classes):
+        if not i & 1023:
+            check(deadline)
         users: dict[int, list[int]] = {}
         for n in members[c]:
             for d in uniq[n]:
@@ -117,6 +124,7 @@ def formulate(model: EGraphModel, pruned: Pruned) -> Formulation:
             else:
                 for n in users[d]:
                     rows.append(([(x_col[n], 1.0), (y_col[d], -1.0)], -float("inf"), 0.0))
+    check(deadline)
     if REACHABILITY or not pruned.nonnegative:
         parents: dict[int, list[int]] = {c: [] for c in classes}
         for n in nodes:

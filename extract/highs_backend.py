@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
+import threading
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +15,26 @@ import numpy as np
 
 from .formulation import Formulation
 
-__all__ = ["SolverResult", "solve_highs"]
+__all__ = ["SolverResult", "solve_highs", "solver_running", "wait_for_solvers"]
+
+_STOPPING: list[threading.Thread] = []  # solves left to stop after their deadline
+
+
+def solver_running() -> bool:
+    """Whether a solve left behind at its deadline is still winding down."""
+    _STOPPING[:] = [t for t in _STOPPING if t.is_alive()]
+    return bool(_STOPPING)
+
+
+def wait_for_solvers() -> None:
+    """Wait for the solves left behind at their deadline (HiGHS aborts the process if it is
+    still running while the interpreter exits); registered with :mod:`atexit`."""
+    for thread in list(_STOPPING):
+        thread.join()
+    _STOPPING.clear()
+
+
+atexit.register(wait_for_solvers)
 
 
 @dataclass(frozen=True)
@@ -50,12 +73,54 @@ def _new_highs() -> Any:
     return h
 
 
+class _Watch:
+    """What the callbacks of a running HiGHS saw last: its best solution and dual bound.
+
+    HiGHS checks its ``time_limit`` (and calls the interrupt callback) only between phases
+    of its search: on herbie files one root LP or cut round ran 0.3-2.5 s past the limit.
+    So the solve runs in a thread of its own (HiGHS releases the GIL) and the caller waits at
+    most until the deadline; if HiGHS is still busy then, the watch asks it to stop at its
+    next check and the caller takes the last improving solution the callback reported.
+    """
+
+    def __init__(self, h: Any, deadline: float) -> None:
+        self.deadline = deadline
+        self.values: list[float] | None = None
+        self.bound: float | None = None
+        self.stop = False
+        h.cbMipImprovingSolution.subscribe(self._improving)
+        h.cbMipInterrupt.subscribe(self._check)
+        h.cbSimplexInterrupt.subscribe(self._check)
+        h.cbIpmInterrupt.subscribe(self._check)
+
+    def _improving(self, event: Any) -> None:
+        self.values = np.array(event.data_out.mip_solution, dtype=np.float64).tolist()
+        self._check(event)
+
+    def _check(self, event: Any) -> None:
+        if self.stop or time.perf_counter() >= self.deadline:
+            event.interrupt()
+
+
 def solve_highs(form: Formulation, start: list[float] | None, time_limit: float,
-                seed: int = 0, node_limit: int | None = None) -> SolverResult:
-    """Run HiGHS on ``form`` with ``start`` as the incumbent (at most ``node_limit`` B&B nodes)."""
+                seed: int = 0, node_limit: int | None = None,
+                deadline: float | None = None, levels: bool = True,
+                extra_rows: Sequence[tuple[list[tuple[int, float]], float, float]] = ()
+                ) -> SolverResult:
+    """Run HiGHS on ``form`` with ``start`` as the incumbent (at most ``node_limit`` B&B nodes).
+
+    ``deadline`` (a ``time.perf_counter()`` value; default ``time_limit`` plus one second) is a
+    hard stop: the call returns by then with the best solution seen (see :class:`_Watch`)
+    and ``limit="time-limit"``. ``levels=False`` leaves out the level (acyclicity) rows;
+    ``extra_rows`` are added (cycle cuts, :mod:`extract.cycles`).
+    """
     import highspy
 
     h = _new_highs()
+    if deadline is None:
+        deadline = time.perf_counter() + time_limit + 1.0
+    time_limit = min(time_limit, deadline - time.perf_counter())
+    watch = _Watch(h, deadline)
     h.setOptionValue("threads", 1)
     h.setOptionValue("random_seed", seed)
     h.setOptionValue("time_limit", float(max(time_limit, 0.01)))
@@ -63,7 +128,7 @@ def solve_highs(form: Formulation, start: list[float] | None, time_limit: float,
     h.setOptionValue("mip_abs_gap", 1e-9)
     if node_limit is not None:
         h.setOptionValue("mip_max_nodes", int(node_limit))
-    rows = form.rows + form.level_rows()
+    rows = form.rows + (form.level_rows() if levels else []) + list(extra_rows)
     lp = highspy.HighsLp()
     lp.num_col_ = form.num_cols
     lp.num_row_ = len(rows)
@@ -90,7 +155,18 @@ def solve_highs(form: Formulation, start: list[float] | None, time_limit: float,
         sol.col_value = list(start)
         sol.value_valid = True
         accepted = h.setSolution(sol) == highspy.HighsStatus.kOk
-    h.run()
+    thread = threading.Thread(target=h.run, name="highs-solve", daemon=True)
+    thread.start()
+    thread.join(max(0.0, deadline - time.perf_counter()))
+    if thread.is_alive():  # past the deadline inside one HiGHS phase: leave it to stop
+        watch.stop = True
+        _STOPPING.append(thread)
+        seen = watch.values
+        if seen is None and start is not None and accepted:
+            seen = list(start)
+        return SolverResult(values=seen, bound=None,
+                            status="stopped at the deadline (HiGHS was between checks)",
+                            proven_optimal=False, start_accepted=accepted, limit="time-limit")
     status = h.getModelStatus()
     info = h.getInfo()
     values: list[float] | None = None
@@ -99,7 +175,7 @@ def solve_highs(form: Formulation, start: list[float] | None, time_limit: float,
     bound = float(info.mip_dual_bound)
     statuses = highspy.HighsModelStatus
     proven = status == statuses.kOptimal
-    limit = ("time-limit" if status == statuses.kTimeLimit else
+    limit = ("time-limit" if status in (statuses.kTimeLimit, statuses.kInterrupt) else
              "node-limit" if status in (statuses.kSolutionLimit, statuses.kIterationLimit)
              else None)
     return SolverResult(values=values, bound=bound if np.isfinite(bound) else None,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass
 
+from ._deadline import check
 from .graph import derivable, reachable_classes, usable_nodes
 from .greedy import check_roots_finite
 from .model import EGraphModel
@@ -62,13 +63,16 @@ def _dominance(model: EGraphModel, cls_nodes: list[int], subset: bool
     return kept, dominated
 
 
-def prune(model: EGraphModel, dominance: bool = True) -> Pruned:
-    """Exactly prune ``model`` for the ILP (see module docstring)."""
+def prune(model: EGraphModel, dominance: bool = True, deadline: float | None = None) -> Pruned:
+    """Exactly prune ``model`` for the ILP (see module docstring); past ``deadline`` (a
+    ``time.perf_counter()`` value) it raises :class:`~extract._deadline.OutOfTime`."""
     usable = usable_nodes(model)
     check_roots_finite(model, usable)
+    check(deadline)
     _, node_ok = derivable(model, usable)
     roots = model.roots.tolist()
     reach = reachable_classes(model, roots, node_ok)
+    check(deadline)
     members_all = model.class_node_lists
     costs = model.cost_list
     nonnegative = all(costs[n] >= 0 for c in range(model.num_classes) if reach[c]
@@ -79,6 +83,8 @@ def prune(model: EGraphModel, dominance: bool = True) -> Pruned:
         for cls in range(model.num_classes):
             if not reach[cls]:
                 continue
+            if not cls & 1023:
+                check(deadline)
             nodes = [n for n in members_all[cls] if keep[n]]
             if len(nodes) < 2:
                 continue
@@ -97,7 +103,8 @@ def prune(model: EGraphModel, dominance: bool = True) -> Pruned:
                   nonnegative=nonnegative)
 
 
-def dag_lower_bounds(model: EGraphModel, pruned: Pruned) -> list[float]:
+def dag_lower_bounds(model: EGraphModel, pruned: Pruned, deadline: float | None = None
+                     ) -> list[float]:
     """Per class, a lower bound on the DAG cost of any term for it (non-negative costs only).
 
     A term for class ``c`` through node ``m`` contains ``m`` and, below it, a term for each
@@ -118,7 +125,11 @@ def dag_lower_bounds(model: EGraphModel, pruned: Pruned) -> list[float]:
     lb = [INF] * model.num_classes
     heap = [(costs[n], n) for n in kept if not missing[n]]
     heapq.heapify(heap)
+    pops = 0
     while heap:
+        pops += 1
+        if not pops & 4095:
+            check(deadline)
         value, node = heapq.heappop(heap)
         cls = classes[node]
         if lb[cls] != INF:
@@ -133,7 +144,7 @@ def dag_lower_bounds(model: EGraphModel, pruned: Pruned) -> list[float]:
 
 
 def prune_by_incumbent(model: EGraphModel, pruned: Pruned, incumbent_cost: float,
-                       lb: list[float]) -> tuple[Pruned, int]:
+                       lb: list[float], deadline: float | None = None) -> tuple[Pruned, int]:
     """Drop nodes that cannot be in an extraction cheaper than ``incumbent_cost`` (costs >= 0).
 
     An extraction using node ``n`` of class ``c`` contains a path of chosen nodes from a root
@@ -153,7 +164,11 @@ def prune_by_incumbent(model: EGraphModel, pruned: Pruned, incumbent_cost: float
         down[root] = 0.0
         heap.append((0.0, root))
     heapq.heapify(heap)
+    pops = 0
     while heap:
+        pops += 1
+        if not pops & 4095:
+            check(deadline)
         dist, cls = heapq.heappop(heap)
         if dist > down[cls]:
             continue
@@ -174,6 +189,7 @@ def prune_by_incumbent(model: EGraphModel, pruned: Pruned, incumbent_cost: float
                 dropped += 1
     if not dropped:
         return pruned, 0
+    check(deadline)
     _, node_ok = derivable(model, allowed)
     reach = reachable_classes(model, model.roots.tolist(), node_ok)
     classes = [c for c in pruned.classes if reach[c]]

@@ -24,7 +24,7 @@ SUBPACKAGES = ("rulesets", "extract", "backends", "proofs", "facade")
 CONTRACT: dict[str, tuple[set[str], set[str]]] = {
     "core": (set(), {"numpy", "egglog"}),
     "rulesets": ({"core"}, {"numpy"}),
-    "extract": ({"core"}, {"numpy", "highspy", "ortools"}),
+    "extract": ({"core"}, {"numpy", "highspy", "ortools", "msgspec"}),
     "backends": ({"core"}, {"numpy", "cupy", "cupyx", "cupy_backends", "dask", "distributed"}),
     "proofs": ({"core", "rulesets"}, {"numpy", "z3", "mpmath", "hypothesis", "pytest", "rich"}),
     "facade": ({"core", "rulesets", "extract", "backends", "proofs"}, {"numpy", "egglog", "rich", "mici", "scipy", "mpmath"}),

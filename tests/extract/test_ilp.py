@@ -83,6 +83,19 @@ def test_ilp_equals_brute_force(model: EGraphModel) -> None:
 
 
 @given(small_egraphs())
+@example(make({"c0": [("a", ["c1"], 0.0)], "c1": [("b", ["c0"], 0.0), ("l", [], 1.0)]}, ["c0"]))
+def test_lazy_cycle_cuts_equal_brute_force(model: EGraphModel) -> None:
+    costs = all_extractions(model)
+    if not costs:
+        with pytest.raises(NoFiniteExtractionError):
+            ilp(model, time_limit=5, cycles="lazy")
+        return
+    result = ilp(model, time_limit=5, cycles="lazy")
+    verify(model, result)
+    assert result.optimal and result.cost == pytest.approx(min(costs.values()))
+
+
+@given(small_egraphs())
 def test_cpsat_equals_brute_force(model: EGraphModel) -> None:
     costs = all_extractions(model)
     if not costs:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+import egraph_dsl.extract.cycles
 import egraph_dsl.extract.formulation
 import egraph_dsl.extract.ilp  # noqa: F401  (the module, shadowed by the function in the package)
 import pytest
@@ -14,6 +15,7 @@ from extract_helpers import all_extractions, make, random_cyclic
 
 ILP = sys.modules["egraph_dsl.extract.ilp"]
 FORM = sys.modules["egraph_dsl.extract.formulation"]
+CYCLES = sys.modules["egraph_dsl.extract.cycles"]
 
 
 def _model() -> EGraphModel:
@@ -46,7 +48,8 @@ def test_solver_claiming_optimal_with_an_open_gap_is_retried(
         return real(form, start, time_limit, **kwargs)
 
     monkeypatch.setattr(ILP, "solve_highs", quirky)
-    monkeypatch.setattr(ILP, "dag_lower_bounds", lambda m, p: [0.0] * m.num_classes)
+    monkeypatch.setattr(ILP, "WARM_START", True)  # the quirk came with the warm start
+    monkeypatch.setattr(ILP, "dag_lower_bounds", lambda m, p, **_: [0.0] * m.num_classes)
     result = ilp(model, time_limit=10)
     verify(model, result)
     assert len(calls) == 2 and calls[1] is None
@@ -74,3 +77,73 @@ def test_exact_with_reachability_rows_on_cyclic_graphs(seed: int) -> None:
     result = ilp(model, time_limit=10)
     verify(model, result)
     assert result.optimal and result.cost == pytest.approx(min(all_extractions(model).values()))
+
+
+# lazy acyclicity (cycles="lazy"): no level rows, cycles in each answer cut off, solved again
+
+
+def _ring(k: int) -> EGraphModel:
+    # r uses c0 .. c(k-1); c0 -> c1 -> ... -> c(k-1) -> c0 through cheap nodes, and each
+    # ring class also has a dear leaf. The program without acyclicity takes the whole ring
+    # (cost 1 + k); the optimum breaks it at one leaf (1 + (k - 1) + 10).
+    spec: dict[str, list[tuple[str, list[str], float]]] = {
+        "r": [("root", [f"c{i}" for i in range(k)], 1.0)]}
+    for i in range(k):
+        spec[f"c{i}"] = [(f"step{i}", [f"c{(i + 1) % k}"], 1.0), (f"leaf{i}", [], 10.0)]
+    return make(spec, ["r"])
+
+
+def test_chosen_cycles_and_their_cut() -> None:
+    model = _ring(3)
+    steps = [model.node_index[f"c{i}.0"] for i in range(3)]
+    raw = [-1] * model.num_classes
+    raw[model.class_index["r"]] = model.node_index["r.0"]
+    for i, node in enumerate(steps):
+        raw[model.class_index[f"c{i}"]] = node
+    cycles = CYCLES.chosen_cycles(model, raw)
+    assert len(cycles) == 1 and sorted(cycles[0]) == sorted(model.class_index[f"c{i}"]
+                                                            for i in range(3))
+    pruned = prune(model)
+    form = FORM.formulate(model, pruned)
+    terms, _, upper = CYCLES.cycle_cut(model, pruned.members, form.x_col, cycles[0])
+    assert upper == 2.0
+
+    def lhs(choice: dict[int, int]) -> float:
+        chosen = {form.x_col[n] for n in choice.values()}
+        return sum(v for col, v in terms if col in chosen)
+
+    assert lhs(dict(enumerate(raw))) == 3.0  # the cyclic answer breaks the cut
+    extractions = all_extractions(model)
+    assert extractions and all(lhs(dict(key)) <= upper for key in extractions)
+
+
+def test_lazy_cycles_need_a_second_round_and_find_the_optimum() -> None:
+    model = _ring(4)
+    result = ilp(model, time_limit=10, cycles="lazy")
+    verify(model, result)
+    assert result.optimal and result.cost == 1 + 3 + 10
+    assert result.stats["lazy_rounds"] >= 2 and result.stats["cycle_cuts"] >= 1
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_lazy_cycles_match_brute_force_on_cyclic_graphs(seed: int) -> None:
+    model = random_cyclic(seed, 7)
+    result = ilp(model, time_limit=10, cycles="lazy")
+    verify(model, result)
+    assert result.optimal and result.cost == pytest.approx(min(all_extractions(model).values()))
+
+
+@pytest.mark.parametrize("seed", [0, 2, 4, 6, 8, 9])  # seeds whose graphs have negative costs
+def test_lazy_cycles_match_brute_force_with_negative_costs(seed: int) -> None:
+    # a cycle of negative nodes that no root reaches must be cut too, or the program's
+    # optimum would not be a DAG cost
+    model = random_cyclic(seed, 7, low=-3, floats=False)
+    assert min(model.cost_list) < 0
+    result = ilp(model, time_limit=10, cycles="lazy")
+    verify(model, result)
+    assert result.optimal and result.cost == pytest.approx(min(all_extractions(model).values()))
+
+
+def test_unknown_cycle_handling_is_an_error() -> None:
+    with pytest.raises(ValueError, match="cycle handling"):
+        ilp(_model(), cycles="maybe")

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from egraph_dsl.extract import (
+    EGraphModel,
     MalformedEGraphError,
     dumps,
     from_dict,
@@ -95,3 +96,60 @@ def test_sample_files_load(path: Any) -> None:
     raw = json.loads(path.read_text())
     assert model.num_nodes == len(raw["nodes"])
     assert [model.class_ids[r] for r in model.roots] == [str(r) for r in raw["root_eclasses"]]
+
+
+def _same(a: EGraphModel, b: EGraphModel) -> None:
+    import numpy as np
+
+    assert a.node_ids == b.node_ids and a.ops == b.ops and a.class_ids == b.class_ids
+    for name in ("node_class", "costs", "subsumed", "child_ptr", "child_nodes", "class_ptr",
+                 "class_nodes", "roots"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert dict(a.class_data) == dict(b.class_data) and dict(a.extra) == dict(b.extra)
+
+
+_MIXED = {
+    "nodes": {"n0": {"op": "x", "eclass": 7, "cost": 3},  # an integer e-class id and cost
+              "n1": {"op": "f", "children": ["n0", "n0"], "eclass": "c", "cost": 1.5,
+                     "subsumed": False},
+              "n2": {"op": "g", "children": ["n1"], "eclass": "c", "subsumed": True},
+              "n3": {"op": "h", "children": ["n1", "n0"], "eclass": "r", "cost": 1e300}},
+    "root_eclasses": ["r"], "class_data": {"c": {"type": "Math"}}, "version": [1, {"a": None}]}
+
+
+@pytest.mark.parametrize("document", [_MIXED, {"nodes": {}, "root_eclasses": []}])
+def test_msgspec_and_the_standard_library_build_the_same_model(
+        document: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    # the typed msgspec decoder is the fast path; json.loads the fallback (no msgspec, or
+    # anything msgspec's strict types reject): both must give the same model or error
+    import sys
+
+    module = sys.modules["egraph_dsl.extract.serialize_io"]
+    pytest.importorskip("msgspec")
+    text = json.dumps(document)
+    assert module._typed_parse(text) is not None
+    try:
+        fast: EGraphModel | Exception = loads(text)
+    except MalformedEGraphError as exc:
+        fast = exc
+    monkeypatch.setattr(module, "msgspec", None)
+    assert module._typed_parse(text) is None
+    try:
+        slow: EGraphModel | Exception = loads(text)
+    except MalformedEGraphError as exc:
+        slow = exc
+    if isinstance(fast, Exception) or isinstance(slow, Exception):
+        assert str(fast) == str(slow)
+    else:
+        _same(fast, slow)
+
+
+def test_what_msgspec_rejects_falls_back_to_the_standard_library() -> None:
+    import sys
+
+    module = sys.modules["egraph_dsl.extract.serialize_io"]
+    for node in ({"op": "a", "eclass": "1", "cost": "2.5"},  # a numeric string
+                 {"op": "a", "eclass": "1", "cost": float("inf")}):  # the Infinity literal
+        text = json.dumps({"nodes": {"n": node}, "root_eclasses": ["1"]})
+        assert module._typed_parse(text) is None
+        assert loads(text).costs[0] == float(node["cost"])

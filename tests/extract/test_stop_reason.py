@@ -75,4 +75,82 @@ def test_time_limit_holds_for_the_whole_command(tmp_path: Path, capsys: Any) -> 
     payload = cli_json(str(path), "--time-limit", "1", capsys=capsys)
     wall = time.perf_counter() - start
     assert payload["stop_reason"] in ("optimal", "time-limit")
-    assert wall < 1 + 3  # generous slack: catches a limit that does not hold, not a slow machine
+    assert wall <= 1 + 1.0  # a limit contract; the margin covers process noise
+
+
+def test_time_limit_holds_for_the_whole_process_on_a_hard_input() -> None:
+    # herbie files (3 MB) overran a 20 s limit by 0.6-3.6 s: HiGHS checks its time limit
+    # between nodes, and interpreter start-up and imports were not counted. Measured from
+    # outside: the whole process, on a file no solver proves within seconds.
+    import subprocess
+
+    limit = 2.0
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "egraph_dsl.extract", str(ROVER), "--json",
+                           "--time-limit", str(limit)], capture_output=True, text=True,
+                          timeout=60, check=False)
+    wall = time.perf_counter() - start
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert payload["stop_reason"] in ("time-limit", "optimal") and payload["seconds"] <= limit
+    assert wall <= limit + 1.0  # a limit contract; the margin covers process noise
+
+
+def test_solver_deadline_interrupts_highs() -> None:
+    # the hard deadline stops HiGHS through its interrupt callbacks, whatever time_limit says
+    import importlib
+
+    ilp_module = importlib.import_module("egraph_dsl.extract.ilp")
+    from egraph_dsl.extract.formulation import formulate
+    from egraph_dsl.extract.highs_backend import solve_highs
+    from egraph_dsl.extract.prune import prune
+
+    model = load(ROVER)
+    form = formulate(model, prune(model))
+    assert ilp_module.solve_highs is solve_highs
+    start = time.perf_counter()
+    result = solve_highs(form, None, 60.0, deadline=start + 0.5)
+    assert time.perf_counter() - start <= 0.5 + 0.5
+    assert result.limit == "time-limit" and not result.proven_optimal
+
+
+def test_pruning_and_formulation_stop_at_their_deadline() -> None:
+    # at 10^6 nodes pruning takes seconds in Python: it checks the deadline as it goes
+    from egraph_dsl.extract._deadline import OutOfTime
+    from egraph_dsl.extract.formulation import formulate
+    from egraph_dsl.extract.prune import dag_lower_bounds, prune, prune_by_incumbent
+
+    from egraph_dsl import extract
+
+    model = extract.from_dict(synthetic_document(20_000))
+    past = time.perf_counter()
+    with pytest.raises(OutOfTime):
+        prune(model, deadline=past)
+    pruned = prune(model)
+    with pytest.raises(OutOfTime):
+        formulate(model, pruned, deadline=past)
+    with pytest.raises(OutOfTime):
+        dag_lower_bounds(model, pruned, deadline=past)
+    lb = dag_lower_bounds(model, pruned)
+    with pytest.raises(OutOfTime):
+        prune_by_incumbent(model, pruned, 1e9, lb, deadline=past)
+
+
+@pytest.mark.parametrize("stage", ["prune", "formulate"])
+def test_ilp_returns_greedy_when_a_stage_runs_out_of_time(
+        stage: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    ilp_module = importlib.import_module("egraph_dsl.extract.ilp")
+    real = getattr(ilp_module, stage)
+
+    def late(*args: Any, **kwargs: Any) -> Any:  # the real stage, its deadline already past
+        kwargs["deadline"] = time.perf_counter() - 1.0
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ilp_module, stage, late)
+    model = load(ROVER)
+    result = ilp(model, time_limit=30)
+    assert result.stop_reason == "time-limit" and not result.optimal
+    assert result.stats["status"] == "time limit spent before the solver started"
+    assert result.cost <= greedy_dag(model).cost
