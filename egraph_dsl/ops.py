@@ -162,6 +162,42 @@ def _scatter_add(xp: Any, updates: Any, indices: Any, dim: int, size: int) -> An
     return xp.ascontiguousarray(out)
 
 
+def _scatter(xp: Any, base: Any, updates: Any, indices: Any) -> Any:
+    """A copy of the 1-D ``base`` with ``base[indices[k]] = updates[k]`` in order, so that the last
+    write to a repeated index wins (as NumPy's ``a[idx] = v``). The indices are in [0, n): the
+    tracer makes them by gathering from positions, which checks them."""
+    out = base.copy()
+    if indices.size == 0:
+        return out
+    if xp is np or updates.dtype == object:
+        out[indices] = updates
+        return out
+    # namespaces that leave the order of repeated writes unspecified (CuPy): keep each index's last
+    k = indices.size
+    key = xp.sort(indices.astype(np.int64) * k + xp.arange(k, dtype=np.int64))
+    target, source = key // k, key % k
+    last = xp.concatenate((target[1:] != target[:-1], xp.ones(1, dtype=bool)))
+    out[target[last]] = updates[source[last]]
+    return out
+
+
+def _bincount(xp: Any, x: Any, weights: Any, size: int) -> Any:
+    """np.bincount(x, weights, minlength=size) of a traced length ``size``: every x in [0, size)
+    (a larger one would make NumPy's result longer than the traced program's)."""
+    if x.size:
+        low, high = int(x.min()), int(x.max())
+        if low < 0:
+            raise ValueError(f"np.bincount: the indices must be non-negative, got {low}")
+        if high >= size:
+            raise ValueError(f"np.bincount: index {high} does not fit the traced length {size} (minlength): NumPy "
+                             f"would return {high + 1} bins; pass a minlength of at least {high + 1}")
+    if weights.dtype == object:
+        out = np.zeros(size, dtype=object)
+        np.add.at(out, np.asarray(x, dtype=np.int64), weights)
+        return out
+    return xp.bincount(x, weights=weights, minlength=size).astype(np.float64, copy=False)
+
+
 def _arg_extremum(xp: Any, name: str, a: Any, axis: Axis, keepdims: bool) -> Any:
     """np.argmax / np.argmin as int64: the flat index for ``axis=None``, else along the one axis."""
     one = None if axis is None else axis[0]
@@ -638,6 +674,18 @@ _declare(OpSpec("scatter_add", "ScatterAdd", Kind.LAYOUT, 2, _scatter_add, attrs
                 real=lambda m, u, i, dim, size: _scatter_add(np, np.asarray(u, dtype=object),
                                                              np.asarray(i).astype(np.int64), dim, size),
                 domain="every index in [-size, size) (else IndexError)"))
+# scatter: a functional ``base[indices] = updates`` on flat arrays (setitem on an array the
+# function created, egraph_dsl/indexing.py): a copy, the last write to a repeated index wins
+_declare(OpSpec("scatter", "Scatter", Kind.LAYOUT, 3, _scatter,
+                real=lambda m, b, u, i: _scatter(np, np.asarray(b, dtype=object), np.asarray(u, dtype=object),
+                                                 np.asarray(i).astype(np.int64)),
+                domain="every index in [0, n) (the tracer gathers them from positions, which checks them)"))
+# bincount: np.bincount(x, weights, minlength=size) with a static length: float64 sums of the
+# weights per non-negative integer x (the tracer counts without weights as sums of ones); a copy
+_declare(OpSpec("bincount", "Bincount", Kind.LAYOUT, 2, _bincount, attrs=("size",), result_dtype="float64",
+                real=lambda m, x, w, size: _bincount(np, np.asarray(x).astype(np.int64), np.asarray(w, dtype=object),
+                                                     size),
+                domain="every x in [0, size) (else ValueError: NumPy's result would be longer)"))
 # reductions and scans traced by egraph_dsl/reductions.py;
 # each impl is the NumPy call the user's code makes, so results are NumPy's bit for bit
 # prod: np.prod (multiply.reduce); the tracer casts bool/int32 to int64 first, as NumPy does
@@ -862,6 +910,15 @@ def infer_shape(op: str, arg_shapes: tuple[Shape | None, ...], attrs: Mapping[st
             raise ShapeError(f"scatter_add: updates of shape {first} do not hold indices of shape {idx} "
                              f"at axis {dim}")
         return (*first[:dim], size, *first[dim + len(idx):])
+    if op == "scatter":
+        if len(first) != 1 or rest[0] != rest[1] or len(rest[0]) != 1:
+            raise ShapeError(f"scatter: needs a 1-D base and 1-D updates and indices of one length, got shapes "
+                             f"{first}, {rest[0]} and {rest[1]}")
+        return first
+    if op == "bincount":
+        if len(first) != 1 or rest[0] != first:
+            raise ShapeError(f"bincount: needs 1-D indices and weights of one length, got shapes {first} and {rest[0]}")
+        return (int(attrs["size"]),)
     if op in ("cumsum", "cumprod"):
         if not 0 <= int(attrs["dim"]) < len(first):
             raise ShapeError(f"{op}: axis {attrs['dim']} is out of bounds for an array of {len(first)} dimensions")
@@ -886,6 +943,12 @@ def infer_dtype(op: str, arg_dtypes: tuple[str | None, ...], attrs: Mapping[str,
         if arg_dtypes[1] not in ("int32", "int64"):
             raise ShapeError(f"scatter_add: indices must be integers, got {arg_dtypes[1]}")
         return arg_dtypes[0]
+    if op == "scatter":
+        if arg_dtypes[2] != "int64" or arg_dtypes[0] != arg_dtypes[1]:
+            raise ShapeError(f"scatter: needs updates of the base's dtype and int64 indices, got {arg_dtypes}")
+        return arg_dtypes[0]
+    if op == "bincount" and arg_dtypes[0] not in ("bool", "int32", "int64"):
+        raise ShapeError(f"bincount: indices must be integers, got {arg_dtypes[0]}")
     if op == "take":
         if arg_dtypes[1] not in ("int32", "int64"):
             raise ShapeError(f"take: indices must be integers, got {arg_dtypes[1]}")

@@ -328,6 +328,26 @@ def _scatter_add_rule(t: Term, g: Term) -> tuple[Cotangent, ...]:
     return make("take", [g, indices], dim=int(t.attr["dim"])), None
 
 
+def _scatter_rule(t: Term, g: Term) -> tuple[Cotangent, ...]:
+    """``base[indices] = updates``: the base keeps the cotangent where nothing was written; each
+    update gets the cotangent at its index if it was the last write there (0 if overwritten)."""
+    base, updates, indices = t.args
+    k, dtype = (updates.shape or (0,))[0], str(g.dtype)
+    d_base = make("scatter", [g, full(0.0, (k,), dtype), indices])
+    order = make("array_const", array=constant_array(np.arange(k, dtype=np.int64)))
+    last = make("scatter", [full(-1.0, base.shape or (), "int64"), order, indices])
+    won = make("equal", [make("take", [last, indices], dim=0), order])
+    return d_base, _where(won, make("take", [g, indices], dim=0), const(0.0)), None
+
+
+def _bincount_rule(t: Term, g: Term) -> tuple[Cotangent, ...]:
+    x, weights = t.args
+    d_weights = make("take", [g, x], dim=0)
+    if weights.dtype != "float64":
+        d_weights = make("astype", [d_weights], dtype=str(weights.dtype))
+    return None, d_weights
+
+
 def _concat_rule(t: Term, g: Term) -> tuple[Cotangent, ...]:
     a = t.args[0]
     dim = int(t.attr["dim"])
@@ -492,6 +512,8 @@ VJPS: dict[str, Rule] = {
     "slice": _slice_rule,
     "take": _take_rule,
     "scatter_add": _scatter_add_rule,
+    "scatter": _scatter_rule,
+    "bincount": _bincount_rule,
     "concat": _concat_rule,
     "astype": _astype_rule,
 }
