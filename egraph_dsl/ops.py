@@ -234,6 +234,28 @@ def _accumulate_real(ufunc: str, a: Any, dim: int) -> Any:
     return np.moveaxis(x, 0, dim)
 
 
+def _sort_real(m: Any, a: Any, dim: int, positions: bool) -> Any:
+    """Stable sort (or its permutation) along ``dim`` with the namespace's comparisons (concrete
+    values only: a symbolic comparison cannot order entries, so z3 cannot prove rules about it)."""
+    x = np.moveaxis(np.asarray(a, dtype=object), dim, -1)
+    out = np.empty(x.shape, dtype=object)
+    for idx in np.ndindex(x.shape[:-1]):
+        row = list(x[idx])
+        order = list(range(len(row)))
+        for i in range(1, len(order)):  # insertion sort: stable, compares with m.compare
+            j = i
+            while j > 0:
+                less = m.compare("<", row[order[j]], row[order[j - 1]])
+                if not isinstance(less, (bool, np.bool_)):
+                    raise TypeError("sort: not provable: a symbolic comparison cannot order entries")
+                if not less:
+                    break
+                order[j - 1], order[j] = order[j], order[j - 1]
+                j -= 1
+        out[idx] = np.asarray(order, dtype=object) if positions else np.asarray([row[k] for k in order], dtype=object)
+    return np.moveaxis(out, -1, dim)
+
+
 def _index_check(xp: Any, indices: Any, shape: Shape) -> Any:
     """Indices into an axis of size ``shape[0]`` with negatives counted from the end; IndexError,
     as NumPy raises it, for any outside [-n, n)."""
@@ -704,6 +726,16 @@ for _name, _egg, _ufunc in (("cumsum", "Cumsum", "add"), ("cumprod", "Cumprod", 
     _declare(OpSpec(_name, _egg, Kind.LINALG, 1,
                     (lambda u: lambda xp, a, dim: getattr(xp, u).accumulate(a, axis=dim))(_ufunc), attrs=("dim",),
                     real=(lambda u: lambda m, a, dim: _accumulate_real(u, a, dim))(_ufunc)))
+# sort: np.sort along axis dim (nan last, as NumPy orders them); argsort: np.argsort(kind='stable')'s
+# int64 permutation (ties in their order); copies. Exact semantics only for concrete values: a
+# symbolic comparison cannot order entries
+_declare(OpSpec("sort", "Sort", Kind.LINALG, 1, lambda xp, a, dim: xp.sort(a, axis=dim), attrs=("dim",),
+                real=lambda m, a, dim: _sort_real(m, a, dim, False),
+                domain="all reals (nan sorts last)"))
+_declare(OpSpec("argsort", "Argsort", Kind.LINALG, 1,
+                lambda xp, a, dim: xp.argsort(a, axis=dim, kind="stable").astype(np.int64, copy=False),
+                attrs=("dim",), result_dtype="int64", real=lambda m, a, dim: _sort_real(m, a, dim, True),
+                domain="all reals (nan sorts last); ties in their order (a stable sort)"))
 # astype: explicit dtype conversion inserted by the tracer
 _declare(OpSpec("astype", "Astype", Kind.ELEMENTWISE, 1,
                 lambda xp, a, dtype: xp.asarray(a).astype(dtype), attrs=("dtype",),
@@ -919,7 +951,7 @@ def infer_shape(op: str, arg_shapes: tuple[Shape | None, ...], attrs: Mapping[st
         if len(first) != 1 or rest[0] != first:
             raise ShapeError(f"bincount: needs 1-D indices and weights of one length, got shapes {first} and {rest[0]}")
         return (int(attrs["size"]),)
-    if op in ("cumsum", "cumprod"):
+    if op in ("cumsum", "cumprod", "sort", "argsort"):
         if not 0 <= int(attrs["dim"]) < len(first):
             raise ShapeError(f"{op}: axis {attrs['dim']} is out of bounds for an array of {len(first)} dimensions")
         return first

@@ -295,7 +295,11 @@ class LazyArray:
     def all(self, *args: Any, **kw: Any) -> Any: return _handler(np.all)(self, *args, **kw)
     def cumsum(self, *args: Any, **kw: Any) -> Any: return _handler(np.cumsum)(self, *args, **kw)
     def cumprod(self, *args: Any, **kw: Any) -> Any: return _handler(np.cumprod)(self, *args, **kw)
-    def sort(self, *args: Any, **kw: Any) -> Any: return _handler(np.sort)(self, *args, **kw)
+    def argsort(self, *args: Any, **kw: Any) -> Any: return _handler(np.argsort)(self, *args, **kw)
+
+    def sort(self, *args: Any, **kw: Any) -> None:
+        """ndarray.sort: in place, on an array the function created (egraph_dsl/sorting.py)."""
+        _handler(LazyArray.sort)(self, *args, **kw)
 
     def reshape(self, *shape: Any, **kw: Any) -> LazyArray:
         return reshape(self, shape[0] if len(shape) == 1 else shape, **kw)

@@ -61,6 +61,7 @@ CASES: dict[str, tuple[Callable[..., Any], tuple[tuple[int, ...], ...], str]] = 
     "gathers": (lambda mu, x: np.sum((mu[IDX] - 1.0) ** 2) + np.sum(x[ROWS, COLS] * 3.0) + np.sum(x[:, IDX[:3]]),
                 ((4,), (3, 4)), "any"),
     "writes": (_writes, ((8,), (4,)), "any"),
+    "sort-median": (lambda x: np.sum(np.sort(x, axis=1) * np.arange(4.0)) + np.median(x) ** 2, ((3, 4),), "any"),
     "concat-stack": (lambda x, y: np.sum(np.concatenate([x, y * 2.0], axis=1) ** 2) + np.sum(np.stack([x, y]) * 0.5),
                      ((2, 3), (2, 3)), "any"),
     "astype": (lambda x: np.sum(np.arange(4).astype(np.float64) * x), ((4,),), "any"),
