@@ -296,6 +296,13 @@ def _values(value: Any, shape: tuple[int, ...], dtype: str, what: str) -> Term:
     v = lift(value)
     t = v.term
     if t.weak:
+        if t.op == "const" and dtype not in ("bool", "float32", "float64"):
+            number = float(t.attr["value"])
+            if not math.isfinite(number):
+                raise ValueError(f"{what}: cannot convert float {number} to integer{_where()} (as NumPy)")
+            info = np.iinfo(np.dtype(dtype))
+            if v.weak_kind is not float and not info.min <= number <= info.max:
+                raise OverflowError(f"{what}: Python integer {int(number)} out of bounds for {dtype}{_where()}")
         return make("broadcast_to", [make("astype", [t], dtype=dtype)], shape=shape)
     vshape = v.shape
     while len(vshape) > len(shape) and vshape[0] == 1:

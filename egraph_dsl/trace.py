@@ -217,14 +217,19 @@ class LazyArray:
             return apply_operator(op, self, other)  # a NumPy or Python scalar: += rebinds the name
         if not self.writable and _augmented_subscript():  # out[key] += v: the store writes it into out
             return apply_operator(op, self, other)
-        check_writable(self, f"an in-place operator ({ops.spec(op).symbol or op}=)")
+        symbol = ops.spec(op).symbol or op
+        check_writable(self, f"an in-place operator ({symbol}=)")
         result = apply_operator(op, self, other)
-        if result.term.dtype != self.term.dtype or result.shape != self.shape:
-            raise DTypeError(f"in-place {ops.spec(op).symbol or op}= would change the array's "
-                             f"{'dtype' if result.shape == self.shape else 'shape'} from {self.term.dtype} "
-                             f"{self.shape} to {result.term.dtype} {result.shape}{_where()} (NumPy refuses it "
-                             "too); write x = x ... y instead")
-        overwrite(self, result.term)
+        if result.shape != self.shape:
+            raise ShapeError(f"in-place {symbol}=: non-broadcastable output operand with shape {self.shape} doesn't "
+                             f"match the broadcast shape {result.shape}{_where()} (as NumPy); write x = x {symbol} y")
+        t, dtype = result.term, str(self.term.dtype)
+        if t.dtype != dtype:  # NumPy casts the result back into the array under the same_kind rule
+            if not np.can_cast(np.dtype(str(t.dtype)), np.dtype(dtype), "same_kind"):
+                raise DTypeError(f"in-place {symbol}=: Cannot cast ufunc output from {t.dtype} to {dtype} with "
+                                 f"casting rule 'same_kind'{_where()} (as NumPy); write x = x {symbol} y")
+            t = make("astype", [t], dtype=dtype)
+        overwrite(self, t)
         return self
 
     def __iadd__(self, o: Operand) -> LazyArray: return self._inplace("add", o)

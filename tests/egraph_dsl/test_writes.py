@@ -348,3 +348,25 @@ def test_writes_run_on_each_backend(backend: str) -> None:
     except BackendUnavailableError as exc:
         pytest.skip(str(exc))
     assert_same(got, fn(i, x))
+
+
+def test_in_place_casting_follows_numpys_same_kind_rule() -> None:
+    def fn(a: Any) -> Any:
+        y = a.astype(np.float32)
+        y += a  # float64 into float32: same_kind, allowed
+        z = np.arange(3, like=a)
+        z[0] = 2.7  # a Python float into an int array: truncated, as NumPy
+        z *= 2
+        return y, z
+
+    x = np.array([1.5, -2.0, 1e-45])
+    for got, want in zip(ed.jit(fn)(x), fn(x), strict=True):
+        assert_same(got, want)
+    with pytest.raises(DTypeError, match="same_kind"):
+        ed.trace(lambda a: (lambda z: z.__iadd__(a))(np.arange(3, like=a)), x)
+    with pytest.raises(ValueError, match="cannot convert float nan to integer"):
+        ed.trace(lambda a: np.arange(3, like=a).__setitem__(0, np.nan), x)
+    with pytest.raises(OverflowError, match="out of bounds for int32"):
+        ed.trace(lambda a: np.arange(3, dtype=np.int32, like=a).__setitem__(0, 2**40), x)
+    with pytest.raises(ValueError, match="non-broadcastable output"):
+        ed.trace(lambda a: (lambda z: z.__iadd__(np.ones((2, 3))))(a * 1.0), x)
