@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import dtypes
-from .errors import DTypeError, ShapeError, UnsupportedOperationError
+from .errors import ShapeError, UnsupportedOperationError
 from .term import Term, make
 from .trace import LazyArray, _where, lift, register_functions
 
@@ -152,8 +152,8 @@ def einsum(*operands: Any, out: Any = None, dtype: Any = None, order: str = "K",
         terms.append(t)
     kinds = [str(t.dtype) for t in terms]
     if "bool" in kinds:
-        raise DTypeError(f"np.einsum of a bool array (NumPy sums bools as a logical or){_where()}; cast it first, "
-                         "e.g. with .astype(np.float64)")
+        raise UnsupportedOperationError(f"np.einsum of a bool array (NumPy sums bools as a logical or){_where()}; "
+                                        "cast it first, e.g. with .astype(np.float64)")
     common = np.result_type(*kinds) if dtype is None else np.dtype(dtype)
     target = dtypes.canonical(common, f"np.einsum{_where()}: ")
     terms = [t if t.dtype == target else make("astype", [t], dtype=target) for t in terms]

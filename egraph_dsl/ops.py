@@ -264,7 +264,8 @@ def _index_check(xp: Any, indices: Any, shape: Shape) -> Any:
     if indices.size and bool(bad.any()):
         first = int(xp.asarray(indices)[bad].ravel()[0])
         raise IndexError(f"index {first} is out of bounds for axis with size {n}")
-    return xp.where(indices < 0, indices + n, indices).astype(np.int64, copy=False)
+    # C-contiguous whatever the indices' layout (a where keeps a transposed input's order; kernels read C order)
+    return xp.ascontiguousarray(xp.where(indices < 0, indices + n, indices), dtype=np.int64)
 
 
 def _cast_like(xp: Any, x: Any, like: Any) -> Any:
@@ -729,11 +730,13 @@ for _name, _egg, _ufunc in (("cumsum", "Cumsum", "add"), ("cumprod", "Cumprod", 
 # sort: np.sort along axis dim (nan last, as NumPy orders them); argsort: np.argsort(kind='stable')'s
 # int64 permutation (ties in their order); copies. Exact semantics only for concrete values: a
 # symbolic comparison cannot order entries
-_declare(OpSpec("sort", "Sort", Kind.LINALG, 1, lambda xp, a, dim: xp.sort(a, axis=dim), attrs=("dim",),
+# (np.sort keeps a transposed input's memory order: the results are made C-contiguous, as backends expect)
+_declare(OpSpec("sort", "Sort", Kind.LINALG, 1, lambda xp, a, dim: xp.ascontiguousarray(xp.sort(a, axis=dim)),
+                attrs=("dim",),
                 real=lambda m, a, dim: _sort_real(m, a, dim, False),
                 domain="all reals (nan sorts last)"))
 _declare(OpSpec("argsort", "Argsort", Kind.LINALG, 1,
-                lambda xp, a, dim: xp.argsort(a, axis=dim, kind="stable").astype(np.int64, copy=False),
+                lambda xp, a, dim: xp.ascontiguousarray(xp.argsort(a, axis=dim, kind="stable"), dtype=np.int64),
                 attrs=("dim",), result_dtype="int64", real=lambda m, a, dim: _sort_real(m, a, dim, True),
                 domain="all reals (nan sorts last); ties in their order (a stable sort)"))
 # astype: explicit dtype conversion inserted by the tracer
