@@ -39,8 +39,8 @@ STRATEGY: dict[str, str] = {name: "fused" for name, s in ops.OPS.items() if s.el
 STRATEGY.update({"input": "argument", "const": "constant"})
 STRATEGY.update({name: "fused" for name in ("sum", "mean", "max", "min")})
 STRATEGY.update({name: "impl" for name in ("logsumexp", "matmul", "trace", "diagonal", "take", "index_check", "concat",
-                                           "scatter_add")})
-STRATEGY.update({name: "impl" for name in ("prod", "argmax", "argmin", "cumsum", "cumprod")})
+                                           "scatter_add", "scatter", "bincount")})
+STRATEGY.update({name: "impl" for name in ("prod", "argmax", "argmin", "cumsum", "cumprod", "sort", "argsort")})
 STRATEGY.update({name: "impl" for name in ("solve", "inv", "det", "slogdet_sign", "logabsdet", "cholesky")})  # cupy.linalg
 STRATEGY["array_const"] = "impl"  # copied to the device by its impl (cupy.asarray) on each call
 STRATEGY.update({name: "view" for name in VIEW_OPS})

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-# indexing, layout, linalg and reductions are imported to register their NumPy functions with the tracer
-from . import errors, indexing, layout, linalg, ops, reductions  # noqa: F401
+# creation, einsum, indexing, layout, linalg, reductions and sorting are imported to register their NumPy
+# functions with the tracer
+from . import creation, einsum, errors, indexing, layout, linalg, ops, reductions, sorting  # noqa: F401
 from .engine.limits import Limits, StopReason
 from .errors import EgraphDslError
 from .pattern import attr_var, op, parse, var, vars_

@@ -19,9 +19,20 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .errors import ShapeError, TraceError, UnsupportedOperationError
+from .errors import DTypeError, ShapeError, TraceError, UnsupportedOperationError
 from .term import Term, make
-from .trace import LazyArray, _where, elementwise, lift, register_functions, reshape, transpose
+from .trace import (
+    LazyArray,
+    _where,
+    check_writable,
+    elementwise,
+    lift,
+    overwrite,
+    register_functions,
+    reshape,
+    resolve_dtypes,
+    transpose,
+)
 
 
 def _short(key: object) -> str:
@@ -220,4 +231,202 @@ def take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: Any = No
     return _take(x, idx, dim)
 
 
-register_functions({operator.getitem: getitem, np.take: take})
+def take_along_axis(arr: Any, indices: Any, axis: Any = -1) -> LazyArray:
+    """np.take_along_axis: ``out[..., j, ...] = arr[..., indices[..., j, ...], ...]`` along ``axis``
+    (the flat array for axis=None), the other axes broadcast: one gather from the raveled array by
+    ``row * n + index`` (each index checked in [-n, n), negatives from the end)."""
+    x = lift(arr)
+    if x.term.weak:
+        raise TraceError(f"np.take_along_axis of a Python scalar{_where()}; take from an array")
+    idx = _as_index_array(indices, ("take_along_axis", indices))
+    if idx is None:
+        raise TypeError(f"np.take_along_axis: indices must be an integer array, got {type(indices).__name__}"
+                        f"{_where()}")
+    if axis is None:
+        if idx.ndim != 1:
+            raise ValueError(f"np.take_along_axis: when axis=None, `indices` must have a single dimension, got "
+                             f"shape {idx.shape}{_where()}")
+        x, dim = reshape(x, (x.size,)), 0
+    else:
+        if x.ndim != idx.ndim:
+            raise ValueError(f"np.take_along_axis: `indices` and `arr` must have the same number of dimensions, "
+                             f"got shapes {idx.shape} and {x.shape}{_where()}")
+        (dim,) = ops.normalize_axis(int(axis), x.ndim, "take_along_axis") or (0,)
+    order = (*(d for d in range(x.ndim) if d != dim), dim)
+    moved, moved_idx = transpose(x, order), transpose(idx, order)
+    try:
+        batch = tuple(np.broadcast_shapes(moved.shape[:-1], moved_idx.shape[:-1]))
+    except ValueError:
+        raise ValueError(f"np.take_along_axis: shape mismatch: `arr` {x.shape} and `indices` {idx.shape} do not "
+                         f"broadcast off axis {dim}{_where()}") from None
+    n, m = x.shape[dim], moved_idx.shape[-1]
+    spread = _broadcast(moved, (*batch, n))
+    where_idx = _broadcast(LazyArray(_int64(moved_idx.term)), (*batch, m))
+    checked = LazyArray(make("index_check", [where_idx.term], shape=(n,)))
+    rows = np.arange(math.prod(batch), dtype=np.int64).reshape((*batch, 1)) * n
+    flat = elementwise("add", checked, lift(rows)) if batch else checked
+    gathered = _take(reshape(spread, (spread.size,)), flat, 0)
+    inverse = tuple(int(i) for i in np.argsort(order))
+    return transpose(gathered, inverse)
+
+
+def _int64(t: Term) -> Term:
+    return t if t.dtype == "int64" else make("astype", [t], dtype="int64")
+
+
+def _broadcast(x: LazyArray, shape: tuple[int, ...]) -> LazyArray:
+    return x if x.shape == shape else LazyArray(make("broadcast_to", [x.term], shape=shape))
+
+
+def _flat(t: Term) -> Term:
+    n = math.prod(t.shape or ())
+    return t if t.shape == (n,) else make("reshape", [t], shape=(n,))
+
+
+def _positions(x: LazyArray, key: object) -> LazyArray:
+    """``positions[key]`` for the flat positions of ``x``'s elements: which elements ``x[key]``
+    selects, with NumPy's indexing rules and errors (gathers check traced indices at run time)."""
+    positions = lift(np.arange(x.size, dtype=np.int64).reshape(x.shape))
+    return getitem(positions, key)  # type: ignore[no-any-return]
+
+
+def _values(value: Any, shape: tuple[int, ...], dtype: str, what: str) -> Term:
+    """The assigned values as NumPy's setitem takes them: leading length-1 axes dropped, broadcast to
+    the selection's ``shape``, cast to the array's ``dtype`` (unsafely, as NumPy's assignment casts)."""
+    v = lift(value)
+    t = v.term
+    if t.weak:
+        if t.op == "const" and dtype not in ("bool", "float32", "float64"):
+            number = float(t.attr["value"])
+            if not math.isfinite(number):
+                raise ValueError(f"{what}: cannot convert float {number} to integer{_where()} (as NumPy)")
+            info = np.iinfo(np.dtype(dtype))
+            if v.weak_kind is not float and not info.min <= number <= info.max:
+                raise OverflowError(f"{what}: Python integer {int(number)} out of bounds for {dtype}{_where()}")
+        return make("broadcast_to", [make("astype", [t], dtype=dtype)], shape=shape)
+    vshape = v.shape
+    while len(vshape) > len(shape) and vshape[0] == 1:
+        vshape = vshape[1:]
+    try:
+        fits = tuple(np.broadcast_shapes(vshape, shape)) == shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{what}: could not broadcast input array from shape {v.shape} into shape {shape}{_where()}")
+    if vshape != v.shape:
+        t = make("reshape", [t], shape=vshape)
+    if t.dtype != dtype:
+        t = make("astype", [t], dtype=dtype)
+    return t if t.shape == shape else make("broadcast_to", [t], shape=shape)
+
+
+def _mask_key(x: LazyArray, key: object) -> LazyArray | None:
+    """A boolean mask of ``x``'s shape used as the whole key, as a traced array; None otherwise."""
+    if isinstance(key, (LazyArray, np.ndarray)) and key.dtype == np.bool_ and tuple(key.shape) == x.shape:
+        return lift(key)
+    return None
+
+
+def setitem(x: LazyArray, key: object, value: Any) -> None:
+    """``x[key] = value`` on an array the function created, as a functional update (NumPy's
+    selection, broadcasting and casting; of repeated indices the last write wins). ``x[mask] = v``
+    with a boolean mask of x's shape and a scalar v is ``np.where(mask, v, x)``."""
+    what = f"x{_short(key)} = ..."
+    check_writable(x, what)
+    dtype = str(x.term.dtype)
+    mask = _mask_key(x, key)
+    if mask is not None:
+        v = lift(value)
+        if v.size != 1:
+            raise UnsupportedOperationError(
+                f"{what} with a boolean mask and {v.size} values{_where()}: which values land where depends on the "
+                "data; assign a scalar, or use np.where(mask, values, x) with values of x's shape")
+        filled = _values(reshape(v, ()) if not v.term.weak else v, x.shape, dtype, what)
+        overwrite(x, make("where", [mask.term, filled, x.term]))
+        return
+    selected = _positions(x, key)
+    updates = _values(value, selected.shape, dtype, what)
+    written = make("scatter", [_flat(x.term), _flat(updates), _flat(selected.term)])
+    overwrite(x, written if written.shape == x.shape else make("reshape", [written], shape=x.shape))
+
+
+def add_at(a: Any, indices: Any, b: Any = None) -> None:
+    """np.add.at(a, indices, b) on an array the function created: ``b`` added at ``a[indices]``,
+    repeated indices accumulating (a scatter-add, a functional update of ``a``). The contributions
+    to one element are summed before they are added to it: the same sums as NumPy's when ``a``
+    starts from zeros (as in a histogram or a gradient), within rounding otherwise."""
+    if not isinstance(a, LazyArray):
+        raise UnsupportedOperationError(
+            f"np.add.at writes into a NumPy array{_where()}, which cannot hold traced values; create it as a traced "
+            "array: np.zeros(n, like=v) (or np.zeros_like(v, shape=n))")
+    check_writable(a, "np.add.at")
+    if b is None:
+        raise TypeError(f"np.add.at needs the values to add (a third argument){_where()}")
+    selected = _positions(a, indices)
+    lb = lift(b)
+    dtype, _ = resolve_dtypes("add", [a, lb], True, np.add)
+    if dtype != a.term.dtype and not np.can_cast(dtype, str(a.term.dtype), "same_kind"):
+        raise DTypeError(f"np.add.at: Cannot cast ufunc 'add' output from {dtype} to {a.term.dtype} with casting "
+                         f"rule 'same_kind'{_where()}")
+    updates = _values(b, selected.shape, dtype, "np.add.at")
+    total = make("scatter_add", [_flat(updates), _flat(selected.term)], dim=0, size=a.size)
+    base = _flat(a.term) if a.term.dtype == dtype else make("astype", [_flat(a.term)], dtype=dtype)
+    summed = make("add", [base, total])
+    if dtype != a.term.dtype:
+        summed = make("astype", [summed], dtype=str(a.term.dtype))
+    overwrite(a, summed if summed.shape == a.shape else make("reshape", [summed], shape=a.shape))
+
+
+def bincount(x: Any, weights: Any = None, minlength: Any = 0) -> LazyArray:
+    """np.bincount with a static length: concrete ``x`` gives it; traced ``x`` needs ``minlength``
+    (at least max(x) + 1: a larger x raises at run time, where NumPy would return more bins)."""
+    if isinstance(minlength, LazyArray):
+        raise UnsupportedOperationError(f"np.bincount: minlength must be a static int{_where()}")
+    length = 0 if minlength is None else int(minlength)
+    if length < 0:
+        raise ValueError(f"np.bincount: minlength must be non-negative, got {length}{_where()}")
+    if isinstance(x, LazyArray):
+        ix = x
+        if length == 0:
+            raise UnsupportedOperationError(
+                f"np.bincount of traced indices{_where()}: the result's length max(x) + 1 depends on the data; pass "
+                "minlength (at least max(x) + 1, e.g. the number of groups) to give it a static length")
+    else:
+        concrete = np.asarray(x)
+        if concrete.size == 0:
+            concrete = concrete.astype(np.int64)
+        if concrete.ndim != 1:
+            raise ValueError(f"np.bincount: x must be 1-dimensional, got shape {concrete.shape}{_where()}")
+        if concrete.dtype.kind not in "biu":
+            raise TypeError(f"np.bincount: Cannot cast array data from {concrete.dtype} to int64 according to the "
+                            f"rule 'safe'{_where()}")
+        if concrete.size and int(concrete.min()) < 0:
+            raise ValueError(f"np.bincount: 'x' argument must have no negative elements{_where()}")
+        length = max(length, int(concrete.max()) + 1 if concrete.size else 0)
+        ix = lift(concrete.astype(np.int64))
+    if ix.ndim != 1:
+        raise ValueError(f"np.bincount: x must be 1-dimensional, got shape {ix.shape}{_where()}")
+    if ix.term.dtype not in ("bool", "int32", "int64"):
+        raise TypeError(f"np.bincount: Cannot cast array data from {ix.term.dtype} to int64 according to the rule "
+                        f"'safe'{_where()}")
+    if ix.size == 0:  # NumPy returns integer zeros for no indices, weights or not
+        w = None if weights is None else lift(weights)
+        if w is not None and w.shape != ix.shape:
+            raise ValueError(f"np.bincount: The weights and list don't have the same length ({w.shape} and "
+                             f"{ix.shape}){_where()}")
+        return LazyArray(make("broadcast_to", [make("astype", [make("const", value=0.0)], dtype="int64")],
+                              shape=(length,)), array0d=True)
+    if weights is None:
+        ones = make("broadcast_to", [make("astype", [make("const", value=1.0)], dtype="float64")], shape=ix.shape)
+        counts = make("bincount", [ix.term, ones], size=length)
+        return LazyArray(make("astype", [counts], dtype="int64"))  # counts below 2**53 are exact in float64
+    w = lift(weights)
+    if w.shape != ix.shape:
+        raise ValueError(f"np.bincount: The weights and list don't have the same length ({w.shape} and "
+                         f"{ix.shape}){_where()}")
+    wt = w.term if w.term.dtype == "float64" and not w.term.weak else make("astype", [w.term], dtype="float64")
+    return LazyArray(make("bincount", [ix.term, wt], size=length))
+
+
+register_functions({operator.getitem: getitem, operator.setitem: setitem, np.take: take,
+                    np.take_along_axis: take_along_axis, np.add.at: add_at, np.bincount: bincount})

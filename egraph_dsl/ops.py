@@ -162,6 +162,42 @@ def _scatter_add(xp: Any, updates: Any, indices: Any, dim: int, size: int) -> An
     return xp.ascontiguousarray(out)
 
 
+def _scatter(xp: Any, base: Any, updates: Any, indices: Any) -> Any:
+    """A copy of the 1-D ``base`` with ``base[indices[k]] = updates[k]`` in order, so that the last
+    write to a repeated index wins (as NumPy's ``a[idx] = v``). The indices are in [0, n): the
+    tracer makes them by gathering from positions, which checks them."""
+    out = base.copy()
+    if indices.size == 0:
+        return out
+    if xp is np or updates.dtype == object:
+        out[indices] = updates
+        return out
+    # namespaces that leave the order of repeated writes unspecified (CuPy): keep each index's last
+    k = indices.size
+    key = xp.sort(indices.astype(np.int64) * k + xp.arange(k, dtype=np.int64))
+    target, source = key // k, key % k
+    last = xp.concatenate((target[1:] != target[:-1], xp.ones(1, dtype=bool)))
+    out[target[last]] = updates[source[last]]
+    return out
+
+
+def _bincount(xp: Any, x: Any, weights: Any, size: int) -> Any:
+    """np.bincount(x, weights, minlength=size) of a traced length ``size``: every x in [0, size)
+    (a larger one would make NumPy's result longer than the traced program's)."""
+    if x.size:
+        low, high = int(x.min()), int(x.max())
+        if low < 0:
+            raise ValueError(f"np.bincount: the indices must be non-negative, got {low}")
+        if high >= size:
+            raise ValueError(f"np.bincount: index {high} does not fit the traced length {size} (minlength): NumPy "
+                             f"would return {high + 1} bins; pass a minlength of at least {high + 1}")
+    if weights.dtype == object:
+        out = np.zeros(size, dtype=object)
+        np.add.at(out, np.asarray(x, dtype=np.int64), weights)
+        return out
+    return xp.bincount(x, weights=weights, minlength=size).astype(np.float64, copy=False)
+
+
 def _arg_extremum(xp: Any, name: str, a: Any, axis: Axis, keepdims: bool) -> Any:
     """np.argmax / np.argmin as int64: the flat index for ``axis=None``, else along the one axis."""
     one = None if axis is None else axis[0]
@@ -198,6 +234,28 @@ def _accumulate_real(ufunc: str, a: Any, dim: int) -> Any:
     return np.moveaxis(x, 0, dim)
 
 
+def _sort_real(m: Any, a: Any, dim: int, positions: bool) -> Any:
+    """Stable sort (or its permutation) along ``dim`` with the namespace's comparisons (concrete
+    values only: a symbolic comparison cannot order entries, so z3 cannot prove rules about it)."""
+    x = np.moveaxis(np.asarray(a, dtype=object), dim, -1)
+    out = np.empty(x.shape, dtype=object)
+    for idx in np.ndindex(x.shape[:-1]):
+        row = list(x[idx])
+        order = list(range(len(row)))
+        for i in range(1, len(order)):  # insertion sort: stable, compares with m.compare
+            j = i
+            while j > 0:
+                less = m.compare("<", row[order[j]], row[order[j - 1]])
+                if not isinstance(less, (bool, np.bool_)):
+                    raise TypeError("sort: not provable: a symbolic comparison cannot order entries")
+                if not less:
+                    break
+                order[j - 1], order[j] = order[j], order[j - 1]
+                j -= 1
+        out[idx] = np.asarray(order, dtype=object) if positions else np.asarray([row[k] for k in order], dtype=object)
+    return np.moveaxis(out, -1, dim)
+
+
 def _index_check(xp: Any, indices: Any, shape: Shape) -> Any:
     """Indices into an axis of size ``shape[0]`` with negatives counted from the end; IndexError,
     as NumPy raises it, for any outside [-n, n)."""
@@ -206,7 +264,8 @@ def _index_check(xp: Any, indices: Any, shape: Shape) -> Any:
     if indices.size and bool(bad.any()):
         first = int(xp.asarray(indices)[bad].ravel()[0])
         raise IndexError(f"index {first} is out of bounds for axis with size {n}")
-    return xp.where(indices < 0, indices + n, indices).astype(np.int64, copy=False)
+    # C-contiguous whatever the indices' layout (a where keeps a transposed input's order; kernels read C order)
+    return xp.ascontiguousarray(xp.where(indices < 0, indices + n, indices), dtype=np.int64)
 
 
 def _cast_like(xp: Any, x: Any, like: Any) -> Any:
@@ -638,6 +697,18 @@ _declare(OpSpec("scatter_add", "ScatterAdd", Kind.LAYOUT, 2, _scatter_add, attrs
                 real=lambda m, u, i, dim, size: _scatter_add(np, np.asarray(u, dtype=object),
                                                              np.asarray(i).astype(np.int64), dim, size),
                 domain="every index in [-size, size) (else IndexError)"))
+# scatter: a functional ``base[indices] = updates`` on flat arrays (setitem on an array the
+# function created, egraph_dsl/indexing.py): a copy, the last write to a repeated index wins
+_declare(OpSpec("scatter", "Scatter", Kind.LAYOUT, 3, _scatter,
+                real=lambda m, b, u, i: _scatter(np, np.asarray(b, dtype=object), np.asarray(u, dtype=object),
+                                                 np.asarray(i).astype(np.int64)),
+                domain="every index in [0, n) (the tracer gathers them from positions, which checks them)"))
+# bincount: np.bincount(x, weights, minlength=size) with a static length: float64 sums of the
+# weights per non-negative integer x (the tracer counts without weights as sums of ones); a copy
+_declare(OpSpec("bincount", "Bincount", Kind.LAYOUT, 2, _bincount, attrs=("size",), result_dtype="float64",
+                real=lambda m, x, w, size: _bincount(np, np.asarray(x).astype(np.int64), np.asarray(w, dtype=object),
+                                                     size),
+                domain="every x in [0, size) (else ValueError: NumPy's result would be longer)"))
 # reductions and scans traced by egraph_dsl/reductions.py;
 # each impl is the NumPy call the user's code makes, so results are NumPy's bit for bit
 # prod: np.prod (multiply.reduce); the tracer casts bool/int32 to int64 first, as NumPy does
@@ -656,6 +727,18 @@ for _name, _egg, _ufunc in (("cumsum", "Cumsum", "add"), ("cumprod", "Cumprod", 
     _declare(OpSpec(_name, _egg, Kind.LINALG, 1,
                     (lambda u: lambda xp, a, dim: getattr(xp, u).accumulate(a, axis=dim))(_ufunc), attrs=("dim",),
                     real=(lambda u: lambda m, a, dim: _accumulate_real(u, a, dim))(_ufunc)))
+# sort: np.sort along axis dim (nan last, as NumPy orders them); argsort: np.argsort(kind='stable')'s
+# int64 permutation (ties in their order); copies. Exact semantics only for concrete values: a
+# symbolic comparison cannot order entries
+# (np.sort keeps a transposed input's memory order: the results are made C-contiguous, as backends expect)
+_declare(OpSpec("sort", "Sort", Kind.LINALG, 1, lambda xp, a, dim: xp.ascontiguousarray(xp.sort(a, axis=dim)),
+                attrs=("dim",),
+                real=lambda m, a, dim: _sort_real(m, a, dim, False),
+                domain="all reals (nan sorts last)"))
+_declare(OpSpec("argsort", "Argsort", Kind.LINALG, 1,
+                lambda xp, a, dim: xp.ascontiguousarray(xp.argsort(a, axis=dim, kind="stable"), dtype=np.int64),
+                attrs=("dim",), result_dtype="int64", real=lambda m, a, dim: _sort_real(m, a, dim, True),
+                domain="all reals (nan sorts last); ties in their order (a stable sort)"))
 # astype: explicit dtype conversion inserted by the tracer
 _declare(OpSpec("astype", "Astype", Kind.ELEMENTWISE, 1,
                 lambda xp, a, dtype: xp.asarray(a).astype(dtype), attrs=("dtype",),
@@ -862,7 +945,16 @@ def infer_shape(op: str, arg_shapes: tuple[Shape | None, ...], attrs: Mapping[st
             raise ShapeError(f"scatter_add: updates of shape {first} do not hold indices of shape {idx} "
                              f"at axis {dim}")
         return (*first[:dim], size, *first[dim + len(idx):])
-    if op in ("cumsum", "cumprod"):
+    if op == "scatter":
+        if len(first) != 1 or rest[0] != rest[1] or len(rest[0]) != 1:
+            raise ShapeError(f"scatter: needs a 1-D base and 1-D updates and indices of one length, got shapes "
+                             f"{first}, {rest[0]} and {rest[1]}")
+        return first
+    if op == "bincount":
+        if len(first) != 1 or rest[0] != first:
+            raise ShapeError(f"bincount: needs 1-D indices and weights of one length, got shapes {first} and {rest[0]}")
+        return (int(attrs["size"]),)
+    if op in ("cumsum", "cumprod", "sort", "argsort"):
         if not 0 <= int(attrs["dim"]) < len(first):
             raise ShapeError(f"{op}: axis {attrs['dim']} is out of bounds for an array of {len(first)} dimensions")
         return first
@@ -886,6 +978,12 @@ def infer_dtype(op: str, arg_dtypes: tuple[str | None, ...], attrs: Mapping[str,
         if arg_dtypes[1] not in ("int32", "int64"):
             raise ShapeError(f"scatter_add: indices must be integers, got {arg_dtypes[1]}")
         return arg_dtypes[0]
+    if op == "scatter":
+        if arg_dtypes[2] != "int64" or arg_dtypes[0] != arg_dtypes[1]:
+            raise ShapeError(f"scatter: needs updates of the base's dtype and int64 indices, got {arg_dtypes}")
+        return arg_dtypes[0]
+    if op == "bincount" and arg_dtypes[0] not in ("bool", "int32", "int64"):
+        raise ShapeError(f"bincount: indices must be integers, got {arg_dtypes[0]}")
     if op == "take":
         if arg_dtypes[1] not in ("int32", "int64"):
             raise ShapeError(f"take: indices must be integers, got {arg_dtypes[1]}")

@@ -7,7 +7,8 @@ a division by the count in float64, the squared deviations, a sum, a division by
 ``max(n - ddof, 0)``); ``any`` / ``all`` / ``count_nonzero`` count nonzeros with a sum;
 ``nansum`` sums with nans replaced by +0.0 (as ``np.nansum``); ``average`` is NumPy's
 ``multiply(a, w).sum() / w.sum()``; ``diff`` subtracts neighbouring slices (``!=`` for bools);
-``ptp`` is ``max - min``. ``median``, ``percentile``, ``quantile`` and sorts are refused.
+``ptp`` is ``max - min``. ``percentile``, ``quantile``, the nan-ignoring medians and partitions are
+refused (np.sort and np.median: egraph_dsl/sorting.py).
 
 Known difference: NumPy sums an integer array in float64 (``var`` / ``mean`` of ints) through
 8192-element buffers, while the traced program casts first and sums pairwise over the whole
@@ -280,25 +281,22 @@ def refused(name: str, hint: str) -> Any:
     return handler
 
 
-_SORT_HINT = ("it needs a sort, which has no op yet; compute it on the jitted function's result with NumPy, "
-              "or use np.max / np.min / np.mean where they serve")
+_SORT_HINT = ("it is not traced yet (np.sort and np.median are, egraph_dsl/sorting.py); compute it on the jitted "
+              "function's result with NumPy, or from np.sort(x) where that serves")
 
-median = refused("median", _SORT_HINT)
 percentile = refused("percentile", _SORT_HINT)
 quantile = refused("quantile", _SORT_HINT)
 nanmedian = refused("nanmedian", _SORT_HINT)
 nanpercentile = refused("nanpercentile", _SORT_HINT)
 nanquantile = refused("nanquantile", _SORT_HINT)
-sort = refused("sort", _SORT_HINT)
-argsort = refused("argsort", _SORT_HINT)
 partition = refused("partition", _SORT_HINT)
 argpartition = refused("argpartition", _SORT_HINT)
 
 # reductions and scans (np.any / np.all are any_ / all_ here)
 register_functions({getattr(np, name): globals()[name] for name in (
     "prod", "argmax", "argmin", "count_nonzero", "nansum", "var", "std", "average", "cumsum", "cumprod", "diff",
-    "ptp", "median", "percentile", "quantile", "nanmedian", "nanpercentile", "nanquantile", "sort", "argsort",
-    "partition", "argpartition")} | {np.any: any_, np.all: all_})
+    "ptp", "percentile", "quantile", "nanmedian", "nanpercentile", "nanquantile", "partition", "argpartition")}
+    | {np.any: any_, np.all: all_})
 
-__all__ = ["all_", "any_", "argmax", "argmin", "average", "count_nonzero", "cumprod", "cumsum", "diff", "median",
-           "nansum", "percentile", "prod", "ptp", "quantile", "sort", "std", "var"]
+__all__ = ["all_", "any_", "argmax", "argmin", "average", "count_nonzero", "cumprod", "cumsum", "diff", "nansum",
+           "percentile", "prod", "ptp", "quantile", "std", "var"]

@@ -12,12 +12,14 @@ evaluated eagerly behind the user's back.
 from __future__ import annotations
 
 import contextvars
+import dis
 import inspect
 import linecache
 import math
 import operator
 import os
 import sys
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -53,6 +55,38 @@ def user_location() -> str:
     return "<unknown location>"
 
 
+_STORES = frozenset({"STORE_SUBSCR", "STORE_SLICE"})
+_SHUFFLES = frozenset({"SWAP", "COPY", "ROT_TWO", "ROT_THREE", "ROT_FOUR", "CACHE", "NOP"})
+
+
+def _user_instructions() -> tuple[str, list[str]] | None:
+    """The opname of the instruction the user's frame is executing and those after it."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        path = os.path.abspath(frame.f_code.co_filename)
+        if not (path.startswith(_PACKAGE_DIR) or path.startswith(_NUMPY_DIR)):
+            names = [(i.offset, i.opname) for i in dis.get_instructions(frame.f_code)]
+            at = next((k for k, (offset, _) in enumerate(names) if offset == frame.f_lasti), None)
+            return None if at is None else (names[at][1], [n for _, n in names[at + 1:at + 8]])
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
+
+
+def _storing_into_numpy_array() -> bool:
+    """Whether the user's line is executing ``a[key] = value`` (NumPy converts the value to an array)."""
+    found = _user_instructions()
+    return found is not None and found[0] in _STORES
+
+
+def _augmented_subscript() -> bool:
+    """Whether the user's line is ``a[key] op= value``: Python stores the result back with a[key] = ..."""
+    found = _user_instructions()
+    if found is None:
+        return False
+    following = [n for n in found[1] if n not in _SHUFFLES]
+    return bool(following) and following[0] in _STORES
+
+
 def _where() -> str:
     return f" (at {user_location()})"
 
@@ -81,13 +115,19 @@ class LazyArray:
     is C's ``pow`` rather than the array loop's shortcuts (see :func:`power`).
     """
 
-    __slots__ = ("array0d", "term", "weak_kind")
+    __slots__ = ("__weakref__", "array0d", "stale", "term", "views", "weak_kind", "writable")
     __array_priority__ = 1000
 
-    def __init__(self, term: Term, weak_kind: WeakKind = None, array0d: bool = False) -> None:
+    def __init__(self, term: Term, weak_kind: WeakKind = None, array0d: bool = False, fresh: bool = False) -> None:
         self.term = term
         self.weak_kind = weak_kind
         self.array0d = array0d and not term.shape
+        self.stale = False  # a view of an array written into since: NumPy's view would show the write
+        self.views: list[weakref.ref[LazyArray]] = []
+        self.writable = False
+        aliases = _ALIASES.get()
+        if aliases is not None:
+            aliases.note(self, fresh)
 
     @property
     def weak_scalar(self) -> bool:
@@ -151,6 +191,12 @@ class LazyArray:
         raise self._refuse("iteration", "use vectorized NumPy operations instead of a Python loop")
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray[Any, Any]:
+        if _storing_into_numpy_array():
+            raise UnsupportedOperationError(
+                f"writing a traced value into a NumPy array (out[...] = v with out made by np.zeros, np.ones, "
+                f"np.empty, ... or closed over){_where()}: a NumPy array cannot hold a traced value; create it as a "
+                "traced array: np.zeros(n, like=v) (any creation function takes like=), np.zeros_like(v, shape=n), "
+                "or v.copy(); the write is then a functional update")
         raise self._refuse(
             "conversion to a concrete NumPy array (np.asarray, or a function egraph-dsl does not "
             "trace, e.g. from scipy or math)",
@@ -160,11 +206,36 @@ class LazyArray:
         )
 
     def __getitem__(self, key: object) -> LazyArray:
-        return _handler(operator.getitem)(self, key)  # type: ignore[no-any-return]
+        return _handler(operator.getitem)(lift(self), key)  # type: ignore[no-any-return]
 
     def __setitem__(self, key: object, value: object) -> None:
-        raise UnsupportedOperationError(f"in-place assignment to a traced array{_where()}; "
-                                        "build a new array with np.where instead")
+        _handler(operator.setitem)(self, key, value)
+
+    def _inplace(self, op: str, other: Operand) -> LazyArray:
+        """``x op= y``: in place for an array the function created, as NumPy (its views see it)."""
+        if not self.writable and not self.shape and not self.array0d:
+            return apply_operator(op, self, other)  # a NumPy or Python scalar: += rebinds the name
+        if not self.writable and _augmented_subscript():  # out[key] += v: the store writes it into out
+            return apply_operator(op, self, other)
+        symbol = ops.spec(op).symbol or op
+        check_writable(self, f"an in-place operator ({symbol}=)")
+        result = apply_operator(op, self, other)
+        if result.shape != self.shape:
+            raise ShapeError(f"in-place {symbol}=: non-broadcastable output operand with shape {self.shape} doesn't "
+                             f"match the broadcast shape {result.shape}{_where()} (as NumPy); write x = x {symbol} y")
+        t, dtype = result.term, str(self.term.dtype)
+        if t.dtype != dtype:  # NumPy casts the result back into the array under the same_kind rule
+            if not np.can_cast(np.dtype(str(t.dtype)), np.dtype(dtype), "same_kind"):
+                raise DTypeError(f"in-place {symbol}=: Cannot cast ufunc output from {t.dtype} to {dtype} with "
+                                 f"casting rule 'same_kind'{_where()} (as NumPy); write x = x {symbol} y")
+            t = make("astype", [t], dtype=dtype)
+        overwrite(self, t)
+        return self
+
+    def __iadd__(self, o: Operand) -> LazyArray: return self._inplace("add", o)
+    def __isub__(self, o: Operand) -> LazyArray: return self._inplace("sub", o)
+    def __imul__(self, o: Operand) -> LazyArray: return self._inplace("mul", o)
+    def __itruediv__(self, o: Operand) -> LazyArray: return self._inplace("div", o)
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -229,13 +300,20 @@ class LazyArray:
     def all(self, *args: Any, **kw: Any) -> Any: return _handler(np.all)(self, *args, **kw)
     def cumsum(self, *args: Any, **kw: Any) -> Any: return _handler(np.cumsum)(self, *args, **kw)
     def cumprod(self, *args: Any, **kw: Any) -> Any: return _handler(np.cumprod)(self, *args, **kw)
-    def sort(self, *args: Any, **kw: Any) -> Any: return _handler(np.sort)(self, *args, **kw)
+    def argsort(self, *args: Any, **kw: Any) -> Any: return _handler(np.argsort)(self, *args, **kw)
+
+    def sort(self, *args: Any, **kw: Any) -> None:
+        """ndarray.sort: in place, on an array the function created (egraph_dsl/sorting.py)."""
+        _handler(LazyArray.sort)(self, *args, **kw)
 
     def reshape(self, *shape: Any, **kw: Any) -> LazyArray:
         return reshape(self, shape[0] if len(shape) == 1 else shape, **kw)
 
     def astype(self, dtype: Any, **kw: Any) -> LazyArray:
-        return astype(self, dtype)
+        return LazyArray(astype(self, dtype).term, fresh=True)  # a copy, as ndarray.astype makes by default
+
+    def copy(self, order: str = "C") -> LazyArray:
+        return _handler(np.copy)(self)  # type: ignore[no-any-return]
 
     def transpose(self, *axes: Any) -> LazyArray:
         return transpose(self, axes[0] if len(axes) == 1 else (axes or None))
@@ -304,6 +382,10 @@ def lift(x: Operand, what: str = "operand") -> LazyArray:
     read-only copy taken now, as JAX does (see :mod:`egraph_dsl.constants`).
     """
     if isinstance(x, LazyArray):
+        if x.stale:
+            raise TraceError(f"a view (a slice, reshape or transpose) of an array that was written into after the "
+                             f"view was taken is used{_where()}: NumPy's view would show the write, which a traced "
+                             "program cannot; take the view after the last write, or copy it (.copy()) before")
         return x
     if isinstance(x, np.ndarray) and x.ndim == 0 and type(x) is np.ndarray:
         x = x[()]  # NumPy hands scalars to __array_ufunc__ as 0-d arrays: a strong scalar
@@ -328,6 +410,96 @@ def lift(x: Operand, what: str = "operand") -> LazyArray:
 
 
 _TRACING: contextvars.ContextVar[int] = contextvars.ContextVar("egraph_dsl_tracing", default=0)
+
+_VIEW_CHAIN = frozenset({"slice", "reshape", "transpose", "broadcast_to", "diagonal"})
+
+
+def _view_root(t: Term) -> Term:
+    """The term ``t`` is a view of: through slices, reshapes, transposes, broadcasts and diagonals."""
+    while t.op in _VIEW_CHAIN:
+        t = t.args[0]
+    return t
+
+
+class Aliases:
+    """Which traced arrays may be written into, and the views taken of them (one per trace).
+
+    An array the function computed (a ufunc's result, ``np.zeros(n, like=x)``, ``x.copy()``) owns
+    its memory: ``out[idx] = v``, ``np.add.at(out, idx, v)`` and ``out += v`` replace its term (a
+    functional update). A LazyArray whose term is a view of such an array's term (``out[1:]``,
+    ``out.T``, or the same term again) is noted as its view: it is not writable, and a write into
+    the array marks it stale, so that using it afterwards (when NumPy's view would show the write)
+    is an error. Arguments, closed-over constants and their views are never writable.
+    """
+
+    def __init__(self) -> None:
+        self._holders: dict[Term, list[weakref.ref[LazyArray]]] = {}
+
+    def note(self, x: LazyArray, fresh: bool = False) -> None:
+        """Note a new LazyArray: a view of a writable array, a writable array, or neither.
+        ``fresh``: an array the function created (np.zeros(n, like=x), x.copy()): writable."""
+        t = x.term
+        if fresh and not t.weak:
+            x.writable = True
+            self._holders.setdefault(t, []).append(weakref.ref(x))
+            return
+        if t.weak or not t.shape:
+            return
+        root = _view_root(t)
+        live = [h for h in self._holders.get(root, ()) if h() is not None]
+        if live:
+            for h in live:
+                holder = h()
+                if holder is not None:
+                    holder.views.append(weakref.ref(x))
+            return
+        if root is t and t.op not in ("input", "array_const", "const"):
+            x.writable = True
+            self._holders.setdefault(t, []).append(weakref.ref(x))
+
+    def moved(self, x: LazyArray, old: Term) -> None:
+        """``x`` was written into: its term changed from ``old``; its views are stale now."""
+        self._holders[old] = [h for h in self._holders.get(old, ()) if h() is not None and h() is not x]
+        self._holders.setdefault(x.term, []).append(weakref.ref(x))
+        for v in x.views:
+            view = v()
+            if view is not None:
+                view.stale = True
+        x.views = []
+
+
+_ALIASES: contextvars.ContextVar[Aliases | None] = contextvars.ContextVar("egraph_dsl_aliases", default=None)
+"""The trace's aliases; None outside a trace, where nothing is writable (LazyArrays built there are
+not the user's arrays)."""
+
+
+def check_writable(x: LazyArray, what: str) -> None:
+    """A clear error unless ``x`` is an array the function created and may write into."""
+    if x.writable:
+        return
+    root = _view_root(x.term).op
+    if root == "input":
+        raise UnsupportedOperationError(
+            f"{what} writes into an argument (or a view of one){_where()}; a traced function never modifies the "
+            "caller's arrays: write into a copy (y = x.copy(); y[...] = v) and return it")
+    if root == "array_const":
+        raise UnsupportedOperationError(
+            f"{what} writes into a NumPy array the function closed over or created with NumPy{_where()}; it is a "
+            "constant of the traced program: create the array from a traced one (np.zeros(n, like=x), "
+            "np.zeros_like(x), x.copy())")
+    raise UnsupportedOperationError(
+        f"{what} writes into a view of another array (a slice, reshape, transpose, broadcast, or the same array "
+        f"under another name){_where()}; NumPy would write through to that array, which a traced program cannot: "
+        "write into the array itself (out[i, :k] = v, not out[i][:k] = v)")
+
+
+def overwrite(x: LazyArray, term: Term) -> None:
+    """Replace the value of the writable array ``x`` (a functional update); its views go stale."""
+    old = x.term
+    x.term = term
+    aliases = _ALIASES.get()
+    if aliases is not None:  # always, within a trace: only a trace makes arrays writable
+        aliases.moved(x, old)
 
 
 def constant(x: Any) -> Any:
@@ -775,14 +947,21 @@ def _array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: 
     if method == "reduce" and name in _REDUCING_UFUNCS and not set(extra) - {"axis", "keepdims"}:
         # ufunc.reduce reduces axis 0 by default, and every axis for an explicit axis=None
         return reduce_(_REDUCING_UFUNCS[name], inputs[0], kwargs.get("axis", 0), extra.get("keepdims", False))
+    if method == "at" and getattr(ufunc, "at", None) in _FUNCTIONS:
+        return _FUNCTIONS[ufunc.at](*inputs, **kwargs)
     if method != "__call__":
-        raise UnsupportedOperationError(f"np.{name}.{method} is not supported{_where()}")
+        raise UnsupportedOperationError(f"np.{name}.{method} is not supported{_where()}"
+                                        + ("; np.add.at is" if method == "at" else ""))
     if extra:
         raise UnsupportedOperationError(f"np.{name}: keyword arguments {sorted(extra)} are not supported{_where()}")
     if name == "matmul":
         return matmul(*inputs)
     if name == "power" and ufunc is np.power:
         return power(*inputs)
+    if name == "divmod" and ufunc is np.divmod:  # the same loops as // and % (npy_divmod)
+        return elementwise("floor_divide", *inputs), elementwise("remainder", *inputs)
+    if name == "modf" and ufunc is np.modf:
+        return _modf(inputs[0])
     if name == "positive" and ufunc is np.positive:
         return _strong(positive(inputs[0]))
     op = _ufunc_op(ufunc)
@@ -799,6 +978,17 @@ def _array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...], kwargs: 
         if dtypes.is_integer(dtype):
             return _int_reciprocal(LazyArray(_cast(x, dtype), array0d=x.array0d))
     return elementwise(op, *inputs, resolver=ufunc)
+
+
+def _modf(x: Operand) -> tuple[LazyArray, LazyArray]:
+    """np.modf: (the fractional part, the integral part), both with x's sign: fmod(x, 1) is exact
+    and keeps -0.0; at +-inf the fraction is a zero of inf's sign."""
+    lx = _strong(lift(x))
+    dtype = _supported(np.modf.resolve_dtypes((_probe(lx), None, None))[0], "modf", [lx])
+    cast = LazyArray(_cast(lx, dtype))
+    zero = elementwise("copysign", 0.0, cast)
+    frac = elementwise("where", elementwise("isinf", cast), zero, elementwise("fmod", cast, 1.0))
+    return frac, elementwise("trunc", cast)
 
 
 def _reduction(op: str) -> Callable[..., LazyArray]:
@@ -879,19 +1069,12 @@ def _constant_value(t: Term) -> float | None:
     return float(t.attr["value"]) if t.op == "const" else None
 
 
-def _full_like(a: Operand, fill_value: Any, dtype: Any = None, **kw: Any) -> LazyArray:
-    la = lift(a)
-    dt = dtypes.canonical(dtype if dtype is not None else la.dtype, f"full_like{_where()}: ")
-    return LazyArray(make("broadcast_to", [make("astype", [const(float(fill_value))], dtype=dt)], shape=la.shape))
-
-
 _FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
     np.sum: _reduction("sum"), np.mean: _reduction("mean"), np.max: _extremum("max"),
     np.amax: _extremum("max"), np.min: _extremum("min"), np.amin: _extremum("min"),
     np.where: _where_fn, np.dot: _dot, np.matmul: matmul, np.transpose: transpose,
     np.reshape: reshape, np.broadcast_to: broadcast_to, np.trace: trace, np.diagonal: diagonal,
-    np.clip: clip, np.round: round_, np.around: round_, np.zeros_like: lambda a, dtype=None, **kw: _full_like(a, 0.0, dtype),
-    np.ones_like: lambda a, dtype=None, **kw: _full_like(a, 1.0, dtype), np.full_like: _full_like,
+    np.clip: clip, np.round: round_, np.around: round_,
     np.shape: lambda a: lift(a).shape, np.ndim: lambda a: lift(a).ndim, np.size: lambda a: lift(a).size,
 }
 """NumPy functions (and ``operator.getitem``, for ``x[key]``) -> the handler that traces them. The handlers of
@@ -991,10 +1174,12 @@ def trace_function(fn: Callable[..., Any], args: Sequence[Any], name: str | None
     lazy_args = [LazyArray(t, weak_kind=_argument_kind(a), array0d=isinstance(a, np.ndarray))
                  for t, a in zip(inputs, args, strict=True)]
     token = _TRACING.set(_TRACING.get() + 1)
+    aliases = _ALIASES.set(Aliases())
     try:
         with np.errstate(all="ignore"):
             result = fn(*lazy_args)
     finally:
+        _ALIASES.reset(aliases)
         _TRACING.reset(token)
     is_tuple = isinstance(result, (tuple, list))
     is_list = isinstance(result, list)
@@ -1002,7 +1187,7 @@ def trace_function(fn: Callable[..., Any], args: Sequence[Any], name: str | None
     terms: list[Term] = []
     for i, out in enumerate(outs):
         if isinstance(out, LazyArray):
-            t = out.term
+            t = lift(out).term  # a stale view is refused
         elif isinstance(out, (int, float, np.generic, np.ndarray)):  # a constant result
             t = lift(out).term
         else:

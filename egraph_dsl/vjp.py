@@ -328,6 +328,49 @@ def _scatter_add_rule(t: Term, g: Term) -> tuple[Cotangent, ...]:
     return make("take", [g, indices], dim=int(t.attr["dim"])), None
 
 
+def _scatter_rule(t: Term, g: Term) -> tuple[Cotangent, ...]:
+    """``base[indices] = updates``: the base keeps the cotangent where nothing was written; each
+    update gets the cotangent at its index if it was the last write there (0 if overwritten)."""
+    base, updates, indices = t.args
+    k, dtype = (updates.shape or (0,))[0], str(g.dtype)
+    d_base = make("scatter", [g, full(0.0, (k,), dtype), indices])
+    order = make("array_const", array=constant_array(np.arange(k, dtype=np.int64)))
+    last = make("scatter", [full(-1.0, base.shape or (), "int64"), order, indices])
+    won = make("equal", [make("take", [last, indices], dim=0), order])
+    return d_base, _where(won, make("take", [g, indices], dim=0), const(0.0)), None
+
+
+def _sort_rule(t: Term, g: Term) -> tuple[Cotangent, ...]:
+    """Each entry gets the cotangent of the place it was sorted to: ``g`` scattered by the
+    permutation (flat positions ``row * n + argsort``, one scatter)."""
+    (x,) = t.args
+    dim, shape = int(t.attr["dim"]), tuple(x.shape or ())
+    if math.prod(shape) == 0:
+        return (full(0.0, shape, str(g.dtype)),)
+    order = make("argsort", [x], dim=dim)
+    axes = (*(d for d in range(len(shape)) if d != dim), dim)
+    moved_shape = tuple(shape[d] for d in axes)
+    n, rows = shape[dim], math.prod(moved_shape[:-1])
+    offsets = np.arange(rows, dtype=np.int64).reshape((*moved_shape[:-1], 1)) * n
+    moved = make("transpose", [order], axes=axes) if axes != tuple(range(len(shape))) else order
+    flat = make("add", [moved, make("broadcast_to", [make("array_const", array=constant_array(offsets))],
+                                    shape=moved_shape)])
+    flat = make("reshape", [flat], shape=(rows * n,))
+    gm = make("transpose", [g], axes=axes) if axes != tuple(range(len(shape))) else g
+    placed = make("scatter", [full(0.0, (rows * n,), str(g.dtype)), make("reshape", [gm], shape=(rows * n,)), flat])
+    back = make("reshape", [placed], shape=moved_shape)
+    inverse = tuple(int(i) for i in np.argsort(axes))
+    return (make("transpose", [back], axes=inverse) if inverse != tuple(range(len(shape))) else back,)
+
+
+def _bincount_rule(t: Term, g: Term) -> tuple[Cotangent, ...]:
+    x, weights = t.args
+    d_weights = make("take", [g, x], dim=0)
+    if weights.dtype != "float64":
+        d_weights = make("astype", [d_weights], dtype=str(weights.dtype))
+    return None, d_weights
+
+
 def _concat_rule(t: Term, g: Term) -> tuple[Cotangent, ...]:
     a = t.args[0]
     dim = int(t.attr["dim"])
@@ -492,6 +535,9 @@ VJPS: dict[str, Rule] = {
     "slice": _slice_rule,
     "take": _take_rule,
     "scatter_add": _scatter_add_rule,
+    "scatter": _scatter_rule,
+    "bincount": _bincount_rule,
+    "sort": _sort_rule,
     "concat": _concat_rule,
     "astype": _astype_rule,
 }
@@ -503,7 +549,7 @@ NONDIFFERENTIABLE: frozenset[str] = frozenset({
     "isfinite", "isnan", "isinf", "signbit", "logical_not", "logical_and", "logical_or", "logical_xor",
     "invert", "bitwise_and", "bitwise_or", "bitwise_xor",  # boolean or integer results
     "floor", "ceil", "trunc", "rint", "sign", "floor_divide",  # piecewise constant: a zero gradient
-    "argmax", "argmin",
+    "argmax", "argmin", "argsort",
 })
 
 

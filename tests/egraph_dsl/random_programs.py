@@ -307,7 +307,7 @@ class _Builder:
     """Grows a program one NumPy expression at a time, checking each against NumPy on the inputs."""
 
     def __init__(self, rng: np.random.Generator, names: list[str], args: list[Any],
-                 constants: dict[str, np.ndarray] | None = None) -> None:
+                 constants: dict[str, np.ndarray] | None = None, orderings: bool = False) -> None:
         self.rng = rng
         self.env: dict[str, Any] = dict(zip(names, args, strict=True))
         self.pool = [_Expr(n, a, True) for n, a in zip(names, args, strict=True)]
@@ -321,6 +321,7 @@ class _Builder:
         self.lines: list[str] = []
         self.raising: str | None = None  # an expression NumPy raises on, kept as the output
         self.temps = 0
+        self.orderings = orderings  # also np.take_along_axis, np.sort, np.median, np.bincount, np.einsum
 
     def evaluate(self, src: str) -> Any:
         with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -623,9 +624,15 @@ class _Builder:
         base = a.op
         if not a.traced:  # NumPy cannot index a concrete array by a traced index: make it a traced constant
             base = f"ed.constant({a.src})"
-        how = _weighted(rng, ["first", "axis", "pair", "arange", "take", "take-flat", "method"],
-                        [3, 2, 2 if len(shape) >= 2 else 0, 1 if len(shape) >= 2 else 0, 2, 1, 1])
+        more = 1.0 if self.orderings else 0.0  # zero weights leave the draws (and so every seed's program) as they were
+        how = _weighted(rng, ["first", "axis", "pair", "arange", "take", "take-flat", "method", "along", "sort",
+                              "median", "bincount", "einsum"],
+                        [3, 2, 2 if len(shape) >= 2 else 0, 1 if len(shape) >= 2 else 0, 2, 1, 1, more, more,
+                         0.5 * more, 0.5 * more if len(shape) == 1 else 0, 0.5 * more])
         k = int(rng.integers(len(shape)))
+        if how in ("along", "sort", "median", "bincount", "einsum"):
+            self.add(self._ordering(how, base, shape, k))
+            return
         if how == "first":
             src = f"{base}[{self._index_for(shape[0])}]"
         elif how == "axis":
@@ -651,6 +658,30 @@ class _Builder:
             src = f"{base if base != a.src else a.op}.take({self._index_for(shape[k])}, axis={k})"
         self.add(src)
 
+    def _ordering(self, how: str, base: str, shape: tuple[int, ...], k: int) -> str:
+        """np.take_along_axis (by a constant index or a stable argsort), np.sort, np.median,
+        np.bincount of a 1-D operand by constant bins, a one-operand np.einsum."""
+        rng = self.rng
+        if how == "along":
+            if rng.random() < 0.5:
+                return f"np.take_along_axis({base}, np.argsort({base}, axis={k}, kind='stable'), axis={k})"
+            ishape = [1 if rng.random() < 0.5 else n for n in shape]
+            ishape[k] = int(rng.integers(0, 4))
+            n = shape[k]
+            values = rng.integers(-n, n, size=math.prod(ishape)) if n else np.zeros(math.prod(ishape), dtype=int)
+            return f"np.take_along_axis({base}, np.array({values.tolist()}, dtype=np.int64).reshape({tuple(ishape)}), axis={k})"
+        if how == "sort":
+            return f"np.sort({base}, axis={_pick(rng, [str(k), 'None', '-1'])})"
+        if how == "median":
+            return f"np.median({base}, axis={_pick(rng, [str(k), 'None'])})"
+        if how == "bincount":
+            bins = [int(v) for v in rng.integers(0, 4, size=shape[0])]
+            return f"np.bincount(np.array({bins}, dtype=np.int64), weights={base}, minlength={int(rng.integers(0, 6))})"
+        letters = "abc"[:len(shape)]
+        kept = [c for c in letters if rng.random() < 0.5]
+        output = "".join(rng.permutation(kept).tolist()) if kept else ""
+        return f"np.einsum('{letters}->{output}', {base})"
+
     def make_where(self) -> None:
         a = self.operand()
         b = self.partner(a)
@@ -665,14 +696,15 @@ class _Builder:
             self.add(f"np.where({a.op} > {s}, {a.src}, {b.src})")
 
 
-def generate(seed: int) -> Case:
-    """The random program and inputs of ``seed`` (deterministic)."""
+def generate(seed: int, orderings: bool = False) -> Case:
+    """The random program and inputs of ``seed`` (deterministic); ``orderings`` lets gathers also be
+    np.take_along_axis, np.sort, np.median, np.bincount and np.einsum (other programs then differ too)."""
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # float32(1e308) and friends overflow on purpose
-        return _generate(seed)
+        return _generate(seed, orderings)
 
 
-def _generate(seed: int) -> Case:
+def _generate(seed: int, orderings: bool = False) -> Case:
     rng = np.random.default_rng(seed)
     n_args = int(_weighted(rng, [1, 2, 3], [0.35, 0.45, 0.2]))
     names = ["x", "y", "z"][:n_args]
@@ -690,7 +722,7 @@ def _generate(seed: int) -> Case:
     constants: dict[str, np.ndarray] = {}
     for c in range(int(_weighted(rng, [0, 1, 2], [0.7, 0.24, 0.06]))):  # closed-over arrays
         constants[f"C{c}"] = np.asarray(random_array(rng, _related_shape(rng, base), _weighted(rng, DTYPES, DTYPE_WEIGHTS)))
-    builder = _Builder(rng, names, args, constants)
+    builder = _Builder(rng, names, args, constants, orderings)
     for _ in range(int(rng.integers(1, 8))):
         builder.step()
         if builder.raising is not None:
@@ -1500,11 +1532,11 @@ class Summary:
                 f"follow from a value NumPy rounded to zero {self.absorbed_zero_programs}")
 
 
-def run_seeds(seeds: Sequence[int], backend: str = "numpy") -> Summary:
+def run_seeds(seeds: Sequence[int], backend: str = "numpy", orderings: bool = False) -> Summary:
     summary = Summary()
     start = time.perf_counter()
     for seed in seeds:
-        summary.add(judge(generate(seed), backend))
+        summary.add(judge(generate(seed, orderings), backend))
     summary.seconds = time.perf_counter() - start
     return summary
 

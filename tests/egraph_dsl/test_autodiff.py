@@ -29,6 +29,14 @@ IDX = np.array([0, 2, 2, 1, 0, 3, 3, 3])  # repeated indices: the scatter must a
 ROWS, COLS = np.array([0, 1, 1, 2]), np.array([2, 0, 0, 1])
 
 
+def _writes(x: Any, v: Any) -> Any:
+    """Writes into an array the function created: setitem (the last write wins), add.at, bincount."""
+    out = np.zeros(6, like=x)
+    out[[0, 2, 2, 5]] = v[:4]
+    np.add.at(out, IDX[:5], x[:5])
+    return np.sum(out ** 2) + np.sum(np.bincount(IDX, weights=x, minlength=5) ** 3)
+
+
 # one program per differentiable op (some reach several); positive inputs where the domain needs it
 CASES: dict[str, tuple[Callable[..., Any], tuple[tuple[int, ...], ...], str]] = {
     "add-sub-neg": (lambda x, y: np.sum(x + y - (-x) * 3.0 - 2.0), ((3, 4), (4,)), "any"),
@@ -52,6 +60,8 @@ CASES: dict[str, tuple[Callable[..., Any], tuple[tuple[int, ...], ...], str]] = 
     "slices": (lambda x: np.sum(x[1:, ::-2] ** 3) + np.sum(x[-1] * x[0]), ((3, 4),), "any"),
     "gathers": (lambda mu, x: np.sum((mu[IDX] - 1.0) ** 2) + np.sum(x[ROWS, COLS] * 3.0) + np.sum(x[:, IDX[:3]]),
                 ((4,), (3, 4)), "any"),
+    "writes": (_writes, ((8,), (4,)), "any"),
+    "sort-median": (lambda x: np.sum(np.sort(x, axis=1) * np.arange(4.0)) + np.median(x) ** 2, ((3, 4),), "any"),
     "concat-stack": (lambda x, y: np.sum(np.concatenate([x, y * 2.0], axis=1) ** 2) + np.sum(np.stack([x, y]) * 0.5),
                      ((2, 3), (2, 3)), "any"),
     "astype": (lambda x: np.sum(np.arange(4).astype(np.float64) * x), ((4,),), "any"),

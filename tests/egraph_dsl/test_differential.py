@@ -56,6 +56,26 @@ def test_random_programs(index: int) -> None:
 NATIVE_START, NATIVE_BATCHES = 50_000, 3  # 60 programs on the native backend (a C++ build each)
 
 
+ORDERING_WORDS = ("take_along_axis", "np.sort", "np.median", "np.bincount", "np.einsum")
+ORDERING_SEEDS = range(0, 800)  # the programs among these that use one of them (40 or so)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "native"])
+def test_random_programs_with_sorts_scatters_and_einsum(backend: str) -> None:
+    """Gathers that are also np.take_along_axis (by constant indices or a stable argsort), np.sort,
+    np.median, np.bincount and one-operand np.einsum, judged as every random program is."""
+    if backend == "native":
+        from egraph_dsl.backends import native_build
+
+        if native_build.compiler() is None:
+            pytest.skip("no C++ compiler (g++): the native backend runs plans on NumPy")
+    seeds = [s for s in ORDERING_SEEDS if any(w in rp.generate(s, orderings=True).source for w in ORDERING_WORDS)]
+    assert len(seeds) >= 30
+    summary = rp.run_seeds(seeds, backend=backend, orderings=True)
+    assert summary.wrong == 0, failure_message(summary)
+    assert summary.skip_rate < MAX_SKIP_RATE, summary.line()
+
+
 @pytest.mark.parametrize("index", range(NATIVE_BATCHES))
 def test_random_programs_on_the_native_backend(index: int) -> None:
     from egraph_dsl.backends import native_build

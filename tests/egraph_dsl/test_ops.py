@@ -26,7 +26,7 @@ def test_every_op_is_fully_declared(name: str) -> None:
 def test_shape_rules_cover_every_op() -> None:
     samples = {
         "matmul": ((3, 4), (4,)), "trace": ((3, 3),), "diagonal": ((3, 5),), "where": ((2,), (2,), (2,)),
-        "scatter_add": ((2, 3), (3,)),
+        "scatter_add": ((2, 3), (3,)), "scatter": ((4,), (3,), (3,)), "bincount": ((3,), (3,)),
         "solve": ((2, 3, 3), (3,)), "inv": ((3, 3),), "det": ((2, 3, 3),), "slogdet_sign": ((3, 3),),
         "logabsdet": ((3, 3),), "cholesky": ((2, 3, 3),),
     }
@@ -48,6 +48,10 @@ def test_shape_rules_cover_every_op() -> None:
             args[0] = np.broadcast_to(np.eye(3) * 2.0, shapes[0])
         if name == "index_check":
             args[0] = np.array([[0, -1, 2], [1, 1, 0]])
+        if name == "scatter":  # base (4,) with entries 0 and 3 written, the last write to 3 winning
+            args[2] = np.array([0, 3, 3])
+        if name == "bincount":  # weights (3,) summed into 4 bins
+            args[0] = np.array([0, 3, 3])
         if name == "scatter_add":  # updates (2, 3) added at indices (3,) along dim 1 of size 4
             args[1] = np.array([0, 3, 3])
             assert out == (2, 4)

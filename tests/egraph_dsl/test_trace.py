@@ -38,8 +38,8 @@ def test_promotion_is_explicit() -> None:
 
 def test_unsupported_function_names_it_and_the_source_line() -> None:
     with pytest.raises(UnsupportedOperationError) as info:
-        ed.trace(lambda x: np.sort(x), np.ones(3))
-    assert "np.sort" in str(info.value) and "test_trace.py" in str(info.value)
+        ed.trace(lambda x: np.convolve(x, x), np.ones(3))
+    assert "np.convolve" in str(info.value) and "test_trace.py" in str(info.value)
 
 
 def test_unsupported_ufunc() -> None:
@@ -101,7 +101,7 @@ def test_a_numpy_function_has_one_tracing_handler() -> None:
 
     with pytest.raises(TraceError, match=r"take already have a tracing handler"):
         register_functions({np.take: lambda *a, **k: None})
-    with pytest.raises(UnsupportedOperationError, match=r"np\.einsum is not supported") as info:
-        ed.trace(lambda a: np.einsum("ii", a), np.ones((2, 2)))
+    with pytest.raises(UnsupportedOperationError, match=r"np\.convolve is not supported") as info:
+        ed.trace(lambda a: np.convolve(a, a), np.ones(2))
     supported = str(info.value).split("supported NumPy functions: ")[1].split(", ")
     assert {"take", "concatenate", "cumsum", "sum"} <= set(supported) and "getitem" not in supported

@@ -282,7 +282,7 @@ def test_invert_of_a_python_bool_is_pythons_int() -> None:
     (np.sin, "bool", "float16"),
     (lambda a: a // a, "bool", "int8"),
     (lambda a: np.round(a, 2), "float64", "decimals=2"),
-    (np.modf, "float64", "np.modf is not supported"),
+    (np.frexp, "float64", "np.frexp is not supported"),
 ])
 def test_refusals_name_the_ufunc_and_the_line(fn: Callable[[Any], Any], dtype: str, message: str) -> None:
     with pytest.raises((DTypeError, UnsupportedOperationError), match=message) as info:
