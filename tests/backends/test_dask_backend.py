@@ -8,13 +8,16 @@ from typing import Any
 
 import numpy as np
 import pytest
+from egraph_dsl.backends import native_build
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import egraph_dsl as ed
 from egraph_dsl.errors import BackendError
+from egraph_dsl.facade.demo_reactivity import Data, hand_value_and_grad_for, log_posterior_for, make_data
 
 da = pytest.importorskip("dask.array")
+dask = pytest.importorskip("dask")
 
 EDGE = [0.0, -0.0, 1.0, -1.5, np.inf, -np.inf, np.nan, 1e300, -1e-300]
 floats = st.one_of(st.sampled_from(EDGE), st.floats(-1e3, 1e3))
@@ -44,8 +47,8 @@ def _elementwise(x: Any, y: Any) -> Any:
 def test_elementwise_chunked_exact(rows: list[tuple[float, float]], chunk: int) -> None:
     x = np.array([r[0] for r in rows])
     y = np.array([r[1] for r in rows])
-    ours = ed.jit(_elementwise, backend="dask")
-    ref = ed.jit(_elementwise)
+    ours = ed.jit(_elementwise, backend="dask", chunk_backend="numpy")  # NumPy per chunk: bit for bit
+    ref = ed.jit(_elementwise, backend="numpy")
     for g, w in zip(ours(da.from_array(x, chunks=chunk), da.from_array(y, chunks=chunk)), ref(x, y), strict=True):
         _same(g, w)
 
@@ -58,8 +61,8 @@ def _reductions(x: Any) -> Any:
 @given(st.lists(st.lists(floats, min_size=3, max_size=3), min_size=1, max_size=30), st.integers(1, 6))
 def test_tree_reductions_match_numpy(rows: list[list[float]], chunk: int) -> None:
     x = np.array(rows)
-    got = ed.jit(_reductions, backend="dask")(da.from_array(x, chunks=(chunk, 3)))
-    want = ed.jit(_reductions)(x)
+    got = ed.jit(_reductions, backend="dask", chunk_backend="numpy")(da.from_array(x, chunks=(chunk, 3)))
+    want = ed.jit(_reductions, backend="numpy")(x)
     n = x.shape[0]
     finite = np.where(np.isfinite(x), np.abs(x), 0.0)
     with np.errstate(over="ignore"):
@@ -158,3 +161,147 @@ def test_unknown_option_and_unlowerable_scatter() -> None:
     ins = Instruction("scatter_add", (0, 1), 2, (("dim", 1), ("size", 4)), (3, 4), "float64", "float64", None)
     with pytest.raises(BackendError, match="only along axis 0"):
         _scatter_add(ins, da.ones((3, 5), chunks=2), da.zeros(5, dtype=np.int64, chunks=2))
+
+
+# ---------------------------------------------------------------- one task per chunk per segment
+
+NATIVE = native_build.compiler() is not None
+
+
+def _reactivity(M: int, K: int) -> Any:
+    def model(th: Any, i: Any, j: Any, y: Any) -> Any:
+        return log_posterior_for(Data(M, K, i, j, y))(th)
+
+    return model
+
+
+def _graph(outs: Any) -> dict[Any, Any]:
+    from dask.highlevelgraph import HighLevelGraph
+
+    outs = [o for o in (outs if isinstance(outs, (tuple, list)) else [outs]) if isinstance(o, da.Array)]
+    return dict(HighLevelGraph.merge(*(o.__dask_graph__() for o in outs)))
+
+
+def _tasks(outs: Any, inputs: list[Any]) -> dict[str, int]:
+    """Keys of the graph of ``outs`` not from ``inputs``, counted by layer kind (data keys hold values)."""
+    known = set().union(*(set(_graph(a)) for a in inputs))
+    counts: dict[str, int] = {}
+    for key in _graph(outs):
+        if key in known:
+            continue
+        name = key[0] if isinstance(key, tuple) else key
+        kind = name.rsplit("-", 1)[-1].rstrip("0123456789")
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+def _last_lowering(fn: Any) -> Any:
+    jitted = fn.jitted if hasattr(fn, "jitted") else fn
+    return jitted._last.executable.last
+
+
+def test_value_and_grad_is_one_task_per_chunk() -> None:
+    data, theta = make_data(40, 6000, K=4, seed=5)
+    model = _reactivity(data.M, data.K)
+    lazy = [da.from_array(v, chunks=1000) for v in (data.i, data.j, data.y)]
+    ours = ed.value_and_grad(model, backend="dask", compute=False)
+    outs = ours(theta, *lazy)
+    low = _last_lowering(ours)
+    assert not low.lazy and set(low.segments) == {0} and low.segments[0].code.backend == ("native" if NATIVE else "numpy")
+    counts = _tasks(outs, lazy)
+    # 6 chunk tasks (gathers, matmuls, softplus, sigmoids and 7 partial sums/scatters each), one combine,
+    # one tail (the prior terms and the concatenated gradient), one pick per returned value
+    assert counts.pop("data", 0) >= 1  # the small values of theta, computed on the client, each held once
+    assert counts == {"seg": 6, "combine": 1, "tail": 1, "small": 2}
+    per_op = ed.value_and_grad(model, backend="dask", compute=False, fuse=False)(theta, *lazy)
+    assert sum(_tasks(per_op, lazy).values()) > 20 * sum(counts.values())
+    v, g = (np.asarray(o) for o in dask.compute(*outs))
+    v2, g2 = ed.value_and_grad(model, backend="numpy")(theta, data.i, data.j, data.y)
+    hv, hg = hand_value_and_grad_for(data)(theta)
+    n = len(data.y)
+    _same(v, v2, n, 10.0 * n)
+    _same(g, g2, n, 10.0 * n * np.ones_like(g2))
+    assert abs(v - hv) <= 1e-9 * abs(hv) and np.max(np.abs(g - hg)) <= 1e-9 * np.max(np.abs(hg))
+
+
+@pytest.mark.parametrize("chunk_backend", ["numpy", pytest.param("native", marks=pytest.mark.skipif(
+    not NATIVE, reason="no C++ compiler"))])
+def test_reactivity_gradient_threaded(chunk_backend: str) -> None:
+    data, theta = make_data(30, 5003, K=3, seed=7)  # chunks of 700 and a last one of 103
+    model = _reactivity(data.M, data.K)
+    lazy = [da.from_array(v, chunks=700) for v in (data.i, data.j, data.y)]
+    v, g = ed.value_and_grad(model, backend="dask", chunk_backend=chunk_backend)(theta, *lazy)
+    v2, g2 = ed.value_and_grad(model, backend="numpy")(theta, data.i, data.j, data.y)
+    n = len(data.y)
+    _same(v, v2, n, 10.0 * n)
+    _same(g, g2, n, 10.0 * n * np.ones_like(g2))
+    assert g.dtype == g2.dtype and g.shape == g2.shape
+
+
+def _two_stage(a: Any) -> Any:
+    centered = a - np.mean(a, axis=0)
+    return np.sum(centered * centered, axis=0), np.max(np.abs(centered)), centered
+
+
+def test_reduction_then_rows_again_is_a_second_segment() -> None:
+    x = np.random.default_rng(4).standard_normal((1000, 3)) * 5.0 + 2.0
+    fn = ed.jit(_two_stage, backend="dask", chunk_backend="numpy")
+    got = fn(da.from_array(x, chunks=(128, 3)))
+    want = ed.jit(_two_stage, backend="numpy")(x)
+    low = _last_lowering(fn)
+    assert set(low.segments) == {0, 1} and not low.lazy
+    scale = np.sum(np.abs(x), axis=0)
+    _same(got[0], want[0], 2000, np.sum((np.abs(x) + scale / 1000) ** 2, axis=0))
+    assert abs(got[1] - want[1]) <= 2000 * np.finfo(float).eps * np.max(scale)
+    np.testing.assert_allclose(got[2], want[2], rtol=0, atol=1000 * np.finfo(float).eps * np.max(scale) / 1000 * 4)
+
+
+def _lse_max_min(a: Any) -> Any:
+    return ed.logsumexp(a, axis=0), ed.logsumexp(a * 0.5), np.max(a, axis=0), np.min(a), np.mean(a, axis=0)
+
+
+@pytest.mark.parametrize("chunk_backend", ["numpy", pytest.param("native", marks=pytest.mark.skipif(
+    not NATIVE, reason="no C++ compiler"))])
+def test_partials_edge_values(chunk_backend: str) -> None:
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((300, 5)) * 40.0
+    x[:, 1] = -np.inf  # an all -inf column: logsumexp -inf
+    x[17, 2] = np.inf  # an inf in one chunk only
+    x[250, 3] = np.nan  # a nan: max, min, logsumexp and mean are nan
+    x[:100, 4] = -np.inf  # the first chunks all -inf in a column that is finite later
+    fn = ed.jit(_lse_max_min, backend="dask", chunk_backend=chunk_backend)
+    got = fn(da.from_array(x, chunks=(50, 5)))
+    want = ed.jit(_lse_max_min, backend="numpy")(x)
+    assert not _last_lowering(fn).lazy
+    ulps = 1 if chunk_backend == "numpy" else 4  # the native kernels' exp and log: libmvec, within 4 ulp
+    for k, (g, w) in enumerate(zip(got, want, strict=True)):
+        g, w = np.asarray(g), np.asarray(w)
+        assert g.dtype == w.dtype and g.shape == w.shape
+        assert np.array_equal(np.isnan(g), np.isnan(w)) and np.array_equal(np.isinf(g), np.isinf(w)), k
+        ok = np.isfinite(w)
+        tol = ulps * 300 * np.finfo(float).eps * np.maximum(np.abs(w[ok]), 1.0) * (40 if k == 4 else 1)
+        assert np.all(np.abs(g[ok] - w[ok]) <= tol), (k, g, w)
+        assert np.array_equal(g[~ok], w[~ok], equal_nan=True)
+
+
+def _unsupported(a: Any, w: Any) -> Any:
+    return np.sum(np.cumsum(a * w, axis=0) ** 2)
+
+
+def test_unfit_instructions_run_op_by_op() -> None:
+    x = np.random.default_rng(6).standard_normal((400, 2))
+    fn = ed.jit(_unsupported, backend="dask", chunk_backend="numpy")
+    got = fn(da.from_array(x, chunks=(64, 2)), np.array([1.5, -0.5]))
+    low = _last_lowering(fn)
+    assert [low.plan.instructions[i].op for i in low.lazy] == ["cumsum", "square", "sum"]
+    want = ed.jit(_unsupported, backend="numpy")(x, np.array([1.5, -0.5]))
+    assert abs(got - want) <= 400 * 400 * np.finfo(float).eps * abs(want)
+
+
+def test_rows_chunked_differently_are_rechunked() -> None:
+    theta, i, j, y = _posterior_data(3000)
+    args = (theta, da.from_array(i, chunks=700), da.from_array(j, chunks=1000), da.from_array(y, chunks=256))
+    fn = ed.jit(_posterior, backend="dask", chunk_backend="numpy")
+    got = fn(*args)
+    assert not _last_lowering(fn).lazy
+    _same(got, ed.jit(_posterior, backend="numpy")(theta, i, j, y), 3000, 10.0 * 3000)
