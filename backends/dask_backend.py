@@ -248,14 +248,14 @@ class DaskExecutable:
             row_bytes = math.prod(shape[1:]) * info.array.dtype.itemsize
             rows = limit // row_bytes
             verb = "contracts" if ins.op == "matmul" else "reduces over"
+            size = dask.utils.format_bytes
             fix = (f"chunk it along axis 0 only, e.g. .rechunk({{0: {rows}, {ax}: -1}})" if rows >= 1 else
-                   f"one row alone is {row_bytes / 2**20:.0f} MiB: raise dask's array.chunk-size above that and chunk "
-                   "it along axis 0 only")
+                   f"one row alone is {size(row_bytes)}: raise dask's array.chunk-size above that and chunk it "
+                   "along axis 0 only")
             raise BackendError(
                 f"the dask backend: {ins.op} (v{ins.output}) {verb} axis {ax} of {info.name}, which is split into "
                 f"{len(info.array.chunks[ax])} chunks {_brief(info.array.chunks[ax])}; whole rows would make chunks of "
-                f"{max(arguments.row_chunks) * row_bytes / 2**20:.0f} MiB, over dask's array.chunk-size "
-                f"({limit / 2**20:.0f} MiB): {fix}")
+                f"{size(max(arguments.row_chunks) * row_bytes)}, over dask's array.chunk-size ({size(limit)}): {fix}")
 
         return check
 

@@ -305,3 +305,37 @@ def test_rows_chunked_differently_are_rechunked() -> None:
     got = fn(*args)
     assert not _last_lowering(fn).lazy
     _same(got, ed.jit(_posterior, backend="numpy")(theta, i, j, y), 3000, 10.0 * 3000)
+
+
+# ---------------------------------------------------------------- chunking the plan needs
+
+
+def _row_norms(x: Any, w: Any) -> Any:
+    return np.sum(np.exp(-x * x), axis=1), x @ w
+
+
+def test_split_columns_are_rechunked_when_cheap() -> None:
+    rng = np.random.default_rng(8)
+    x, w = rng.standard_normal((600, 6)), rng.standard_normal((6, 2))
+    fn = ed.jit(_row_norms, backend="dask", chunk_backend="numpy")
+    got = fn(da.from_array(x, chunks=(100, 2)), w)  # columns split in 3: whole rows are 4.7 KiB chunks
+    low = _last_lowering(fn)
+    assert not low.lazy and set(low.segments) == {0}
+    want = ed.jit(_row_norms, backend="numpy")(x, w)
+    _same(got[0], want[0], 6, np.full(600, 1.0))
+    _same(got[1], want[1], 6, np.abs(x) @ np.abs(w))
+
+
+def test_split_columns_too_large_to_rechunk_are_refused() -> None:
+    x = np.ones((600, 64))
+    w = np.ones((64, 2))
+    split = da.from_array(x, chunks=(100, 16))  # whole rows: 100 x 64 x 8 = 50 KiB per chunk
+    with dask.config.set({"array.chunk-size": "4KiB"}):
+        with pytest.raises(BackendError, match=r"sum \(v\d+\) reduces over axis 1 of x, which is split into 4 chunks "
+                                               r"\(16, 16, 16, \.\.\.\).*e\.g\. \.rechunk\(\{0: 8, 1: -1\}\)"):
+            ed.jit(lambda x: np.sum(x * 2.0, axis=1), backend="dask")(split)
+        with pytest.raises(BackendError, match=r"matmul \(v\d+\) contracts axis 1 of x"):
+            ed.jit(lambda x, w: x @ w, backend="dask")(split, w)
+        # elementwise work and reductions over the rows need no whole rows: op by op, as Dask chunks it
+        got = ed.jit(lambda x: np.sum(np.sqrt(x) + 1.0, axis=0), backend="dask")(split)
+    np.testing.assert_array_equal(got, np.full(64, 1200.0))
