@@ -8,7 +8,8 @@ not, its other axes made whole where that is cheap). The plan is cut into *segme
 (elementwise ops, broadcasts against small operands, gathers ``small[idx]``, matmuls against small
 operands, reductions over other axes) run as **one task per chunk** calling one sub-plan compiled
 with the CPU backend (``chunk_backend``: ``"auto"``, the native backend when a C++ compiler is
-there, else NumPy), and reductions over the rows (sum, mean, max, min, prod, logsumexp, a
+there, else NumPy; one kernel build per chunk length that two chunks or more have, so a shorter
+last chunk runs through NumPy), and reductions over the rows (sum, mean, max, min, prod, logsumexp, a
 scatter_add by row-aligned indices, a matmul contracting the rows) come out of that task as
 per-chunk *partials*, combined by a tree of tasks (``split_every`` at a time). The small
 instructions after them run in one task per stage. Small values of NumPy arguments are computed
@@ -26,7 +27,9 @@ in the plan's dtypes; with ``compute=False`` they are Dask arrays. An instructio
 express raises BackendError naming it.
 
 Float results equal the NumPy backend's up to the reordering of sums across chunks (a sum of
-n terms differs by at most about ``n * eps * sum(|x|)``); integer and elementwise results are exact.
+n terms differs by at most about ``n * eps * sum(|x|)``); integer and elementwise results are
+exact with ``chunk_backend="numpy"`` (native kernels: as the native backend, transcendental
+functions within a few ulps).
 """
 
 from __future__ import annotations
@@ -280,7 +283,7 @@ class DaskExecutable:
                 from egraph_dsl.backends import is_available
 
                 backend = "native" if is_available("native") else "numpy"
-            lowering = seg.lower(self.plan, analysis, shapes, backend)
+            lowering = seg.lower(self.plan, analysis, shapes, backend, arguments.row_chunks)
             for g in lowering.segments.values():  # build now: workers then load them from the disk cache
                 for c in sorted(set(arguments.row_chunks)):
                     g.code.executable(c)

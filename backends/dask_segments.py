@@ -435,6 +435,7 @@ class Code:
 
     template: Template
     backend: str
+    lengths: frozenset[int] | None = None  # the chunk lengths compiled with ``backend`` (None: all); others: NumPy
     uid: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def executable(self, c: int) -> Callable[..., Any]:
@@ -446,7 +447,7 @@ class Code:
                 if fn is None:
                     from egraph_dsl.backends import get_backend
 
-                    backend = self.backend if c > 0 else "numpy"
+                    backend = self.backend if c > 0 and (self.lengths is None or c in self.lengths) else "numpy"
                     built = get_backend(backend).compile_plan(self.template.plan_for(c))
                     fn = _COMPILED[key] = built
         return fn
@@ -637,7 +638,18 @@ def _lse_items(ins: Instruction, x: Ref, xshape: tuple[int, ...], axis: int | No
     return items, rows
 
 
-def lower(plan: Plan, analysis: Analysis, shapes: dict[int, tuple[int, ...] | None], backend: str) -> Lowering:
+def kernel_lengths(row_chunks: Sequence[int]) -> frozenset[int]:
+    """The chunk lengths worth a kernel build each: those of two chunks or more, else the longest
+    (a last, shorter chunk runs through NumPy rather than cost a second build)."""
+    counts: dict[int, int] = {}
+    for c in row_chunks:
+        counts[c] = counts.get(c, 0) + 1
+    repeated = frozenset(c for c, n in counts.items() if n > 1)
+    return repeated or frozenset({max(row_chunks, default=0)})
+
+
+def lower(plan: Plan, analysis: Analysis, shapes: dict[int, tuple[int, ...] | None], backend: str,
+          row_chunks: Sequence[int] = ()) -> Lowering:
     """The segments, tails and client work of an analysed plan (compiled on first use)."""
     kind, where, stage = analysis.kind, analysis.where, analysis.stage
     const_of = {slot: ("c", value, dtype) for slot, value, dtype in plan.constants}
@@ -741,7 +753,7 @@ def lower(plan: Plan, analysis: Analysis, shapes: dict[int, tuple[int, ...] | No
         output_dtypes = [plan_dtype(instrs, r) for r, _ in row_outputs] + out_dtypes
         template, _inputs = make_template(f"{plan.name}_s{s}", items, outputs, output_dtypes, row_axis,
                                           [r for r, _ in row_inputs_first] + small_inputs)
-        code = Code(template, backend)
+        code = Code(template, backend, kernel_lengths(row_chunks) if backend != "numpy" else None)
         segments[s] = Segment(s, code, row_inputs_first, small_inputs, row_outputs, partial_slots, tuple(layout),
                               tuple(counts), tuple(dtypes))
 
