@@ -484,6 +484,41 @@ class _Build:
         return seg.tree(self.layer, name, leaves, g.layout, self.ex.split_every)
 
 
+class NpyFile:
+    """A ``.npy`` file read a block at a time, as :func:`from_npy` chunks it. It pickles as its path
+    (a memmap would pickle as all of its data): a distributed worker reads its chunks from the file
+    itself, and the client never reads the data."""
+
+    def __init__(self, path: Any) -> None:
+        self.path = str(path)
+        mapped = np.load(self.path, mmap_mode="r")
+        self.shape: tuple[int, ...] = tuple(mapped.shape)
+        self.dtype = mapped.dtype
+        self.ndim = mapped.ndim
+        del mapped
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        return np.array(np.load(self.path, mmap_mode="r")[key])  # a copy: no mapping outlives the read
+
+    def __repr__(self) -> str:
+        return f"NpyFile({self.path!r}, shape={self.shape}, dtype={self.dtype})"
+
+
+def from_npy(path: Any, chunks: Any = "auto") -> Any:
+    """The array in the ``.npy`` file ``path`` as a Dask array chunked along its rows (``chunks``:
+    rows per chunk, or ``"auto"`` for dask's chunk size; a tuple gives every axis), each chunk read
+    from the file by the task that needs it (on a worker, under ``distributed``). The file must be
+    readable at the same path wherever tasks run."""
+    import os
+
+    f = NpyFile(path)
+    spec = chunks if not isinstance(chunks, (str, int)) else {0: chunks, **{d: -1 for d in range(1, f.ndim)}}
+    stat = os.stat(f.path)
+    token = dask.base.tokenize(f.path, stat.st_size, stat.st_mtime_ns, spec)
+    return da.from_array(f, chunks=spec, name=f"npy-{token}", asarray=False, fancy=False, inline_array=True,
+                         meta=np.empty((0,) * f.ndim, dtype=f.dtype))
+
+
 def compile_plan(plan: Plan, **options: Any) -> DaskExecutable:
     known = {"chunks", "compute", "chunk_backend", "split_every", "fuse"}
     unknown = set(options) - known

@@ -77,6 +77,23 @@ def test_reactivity_value_and_grad_on_cluster(client: Any) -> None:
     assert len(compiled) == 2 and sum(compiled.values()) >= 1
 
 
+def test_npy_files_are_read_by_the_workers(client: Any, tmp_path: Any) -> None:
+    """from_npy: each chunk is read from the file by the worker running its task; the graph holds
+    paths, never the data (a memmap in the graph would pickle as all of it)."""
+    import pickle
+
+    from egraph_dsl.backends.dask_backend import from_npy
+
+    theta, i, y = _data(60000)
+    for name, v in (("i", i), ("y", y)):
+        np.save(tmp_path / f"{name}.npy", v)
+    lazy = [from_npy(tmp_path / f"{name}.npy", chunks=8000) for name in ("i", "y")]
+    graph = ed.jit(_model, backend="dask", compute=False)(theta, *lazy)
+    assert len(pickle.dumps(dict(graph.__dask_graph__()))) < 100_000 < i.nbytes + y.nbytes
+    got = client.compute(graph).result()
+    np.testing.assert_allclose(got, ed.jit(_model, backend="numpy")(theta, i, y), rtol=1e-12)
+
+
 @pytest.mark.slow  # about 30 s: the killed worker is restarted and its tasks rerun
 def test_worker_killed_mid_computation(client: Any) -> None:
     theta, i, y = _data(24000)
