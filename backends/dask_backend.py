@@ -458,10 +458,18 @@ class _Build:
             values[ins.output] = _lower_one(ins, [values[x] for x in ins.inputs])
         return _results(plan, values)
 
+    def code(self, code: seg.Code | None, name: str) -> Any:
+        """A key holding ``code`` (once in the graph: tasks would each pickle their own copy)."""
+        if code is None:
+            return None
+        key = (f"{self.prefix}-code", name)
+        self.layer[key] = code
+        return key
+
     def _tail(self, tail: seg.Tail, root: Any) -> None:
         key = f"{self.prefix}-tail{tail.stage}"
         part = tail.partials
-        self.layer[key] = (seg.run_tail, tail.code, tail.code_inputs, tail.code_outputs,
+        self.layer[key] = (seg.run_tail, self.code(tail.code, f"t{tail.stage}"), tail.code_inputs, tail.code_outputs,
                            tuple(part.partial_slots) if part else (), part.layout if part else (),
                            part.counts if part else (), part.dtypes if part else (), root,
                            tuple(tail.sources), [self.source(s) for s in tail.sources])
@@ -471,11 +479,12 @@ class _Build:
         name = f"{self.prefix}-seg{g.stage}"
         sources = [self.source(s) for s in g.small_inputs]
         smalls = tuple(g.small_inputs)
+        code = self.code(g.code, f"s{g.stage}")
         leaves = []
         for k, c in enumerate(self.args.row_chunks):
             key = (name, k)
             rows = [self.row_key(ref, axis, k) for ref, axis in g.row_inputs]
-            self.layer[key] = (seg.run_segment, g.code, len(g.row_outputs), c, smalls, sources, *rows)
+            self.layer[key] = (seg.run_segment, code, len(g.row_outputs), c, smalls, sources, *rows)
             leaves.append(key)
         for j, (slot, axis) in enumerate(g.row_outputs):
             self.row_made[slot] = (axis, g.stage, j)

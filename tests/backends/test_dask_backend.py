@@ -212,6 +212,7 @@ def test_value_and_grad_is_one_task_per_chunk() -> None:
     # 6 chunk tasks (gathers, matmuls, softplus, sigmoids and 7 partial sums/scatters each), one combine,
     # one tail (the prior terms and the concatenated gradient), one pick per returned value
     assert counts.pop("data", 0) >= 1  # the small values of theta, computed on the client, each held once
+    assert counts.pop("code") == 2  # the segment's and the tail's sub-plans, each held once
     assert counts == {"seg": 6, "combine": 1, "tail": 1, "small": 2}
     per_op = ed.value_and_grad(model, backend="dask", compute=False, fuse=False)(theta, *lazy)
     assert sum(_tasks(per_op, lazy).values()) > 20 * sum(counts.values())
