@@ -108,8 +108,8 @@ def _lower(ins: Instruction, args: list[Any]) -> Any:
         return da.matmul(*args)
     if ins.op in ("cumsum", "cumprod"):  # the table's ufunc.accumulate has no Dask form
         return getattr(da, ins.op)(args[0], axis=int(ins.attr["dim"]))
-    if ins.op == "sum":  # the table's np.add.reduce has no Dask form; da.sum is its tree reduction
-        return da.sum(args[0], axis=ins.attr.get("axis"), keepdims=bool(ins.attr.get("keepdims", False)))
+    if ins.op in ("sum", "prod"):  # the table's np.add.reduce has no Dask form; da.sum is its tree reduction
+        return getattr(da, ins.op)(args[0], axis=ins.attr.get("axis"), keepdims=bool(ins.attr.get("keepdims", False)))
     return spec.impl(da, *args, **ins.attr)
 
 

@@ -327,7 +327,7 @@ def _row_shape(shape: tuple[int, ...] | None, axis: int | None, c: int) -> tuple
     return (*shape[:axis], c, *shape[axis + 1:])
 
 
-def chunk_instruction(ins: Instruction, out_axis: int | None, in_axes: Sequence[int | None], c: int) -> Instruction:
+def chunk_instruction(ins: Instruction, out_axis: int | None, c: int) -> Instruction:
     """``ins`` as it runs on one chunk of ``c`` rows (its row axes sized c, attributes to match)."""
     attrs = dict(ins.attrs)
     if out_axis is not None:
@@ -357,8 +357,7 @@ class Template:
 
     def plan_for(self, c: int) -> Plan:
         axes = dict(self.row_axis)
-        body = tuple(chunk_instruction(ins, axes.get(ins.output), [axes.get(s) for s in ins.inputs], c)
-                     for ins in self.instructions)
+        body = tuple(chunk_instruction(ins, axes.get(ins.output), c) for ins in self.instructions)
         return Plan(tuple((s, f"a{s}") for s in self.inputs), self.constants, body, self.outputs,
                     self.output_dtypes, self.n_slots, output_tuple=True, name=self.name,
                     output_copy=(False,) * len(self.outputs))
