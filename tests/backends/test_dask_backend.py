@@ -42,13 +42,16 @@ def _elementwise(x: Any, y: Any) -> Any:
     return np.where(x > y, np.exp(-np.abs(x)) * y, x - 2.0 * y), np.maximum(x, y) + 0.5
 
 
+# jitted once: examples of one shape reuse a specialization (NumPy per chunk: bit for bit)
+_ELEMENTWISE = (ed.jit(_elementwise, backend="dask", chunk_backend="numpy"), ed.jit(_elementwise, backend="numpy"))
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.tuples(floats, floats), min_size=1, max_size=40), st.integers(1, 7))
 def test_elementwise_chunked_exact(rows: list[tuple[float, float]], chunk: int) -> None:
     x = np.array([r[0] for r in rows])
     y = np.array([r[1] for r in rows])
-    ours = ed.jit(_elementwise, backend="dask", chunk_backend="numpy")  # NumPy per chunk: bit for bit
-    ref = ed.jit(_elementwise, backend="numpy")
+    ours, ref = _ELEMENTWISE
     for g, w in zip(ours(da.from_array(x, chunks=chunk), da.from_array(y, chunks=chunk)), ref(x, y), strict=True):
         _same(g, w)
 
@@ -57,12 +60,16 @@ def _reductions(x: Any) -> Any:
     return np.sum(x * x, axis=0), np.max(x, axis=0), np.min(x + 1.0), np.sum(x)
 
 
+_REDUCTIONS = (ed.jit(_reductions, backend="dask", chunk_backend="numpy"), ed.jit(_reductions, backend="numpy"))
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.lists(st.lists(floats, min_size=3, max_size=3), min_size=1, max_size=30), st.integers(1, 6))
 def test_tree_reductions_match_numpy(rows: list[list[float]], chunk: int) -> None:
     x = np.array(rows)
-    got = ed.jit(_reductions, backend="dask", chunk_backend="numpy")(da.from_array(x, chunks=(chunk, 3)))
-    want = ed.jit(_reductions, backend="numpy")(x)
+    ours, ref = _REDUCTIONS
+    got = ours(da.from_array(x, chunks=(chunk, 3)))
+    want = ref(x)
     n = x.shape[0]
     finite = np.where(np.isfinite(x), np.abs(x), 0.0)
     with np.errstate(over="ignore"):
@@ -81,7 +88,7 @@ def test_logsumexp_across_chunks() -> None:
     def f(a: Any) -> Any:
         return ed.logsumexp(a, axis=0) if hasattr(ed, "logsumexp") else np.log(np.sum(np.exp(a), axis=0))
 
-    got = ed.jit(f, backend="dask")(da.from_array(x, chunks=(17, 4)))
+    got = ed.jit(f, backend="dask", chunk_backend="numpy")(da.from_array(x, chunks=(17, 4)))
     want = ed.jit(f)(x)
     _same(got, want, 200, np.ones(4))
 
@@ -92,7 +99,7 @@ def test_ints_exact_and_zero_d() -> None:
     def f(a: Any, s: Any) -> Any:
         return np.sum(a * a - 3), a * s
 
-    got = ed.jit(f, backend="dask", chunks=97)(x, np.int64(5))
+    got = ed.jit(f, backend="dask", chunks=97, chunk_backend="numpy")(x, np.int64(5))
     want = ed.jit(f)(x, np.int64(5))
     for g, w in zip(got, want, strict=True):
         _same(g, w)
@@ -107,7 +114,7 @@ def test_matmul_contraction_over_chunked_axis() -> None:
     def gram(x: Any) -> Any:
         return x.T @ x, x @ w
 
-    got = ed.jit(gram, backend="dask")(da.from_array(a, chunks=(64, 8)))
+    got = ed.jit(gram, backend="dask", chunk_backend="numpy")(da.from_array(a, chunks=(64, 8)))
     want = ed.jit(gram)(a)
     _same(got[0], want[0], 300, np.abs(a).T @ np.abs(a))
     _same(got[1], want[1], 8, np.abs(a) @ np.abs(w))
@@ -128,10 +135,10 @@ def _posterior_data(n: int) -> tuple[np.ndarray, ...]:
 def test_gather_and_gradients_per_chunk() -> None:
     theta, i, j, y = _posterior_data(5000)
     chunked = [da.from_array(v, chunks=700) for v in (i, j, y)]
-    value = ed.jit(_posterior, backend="dask")(theta, *chunked)
+    value = ed.jit(_posterior, backend="dask", chunk_backend="numpy")(theta, *chunked)
     want = ed.jit(_posterior)(theta, i, j, y)
     _same(value, want, 5000, 10.0 * 5000)
-    vg_dask = ed.jit(ed.value_and_grad(_posterior), backend="dask")
+    vg_dask = ed.jit(ed.value_and_grad(_posterior), backend="dask", chunk_backend="numpy")
     v, g = vg_dask(theta, *chunked)
     v2, g2 = ed.jit(ed.value_and_grad(_posterior))(theta, i, j, y)
     _same(v, v2, 5000, 10.0 * 5000)
@@ -145,7 +152,7 @@ def test_memmap_inputs_stay_lazy(tmp_path: Path) -> None:
         paths.append(tmp_path / f"{name}.npy")
         np.save(paths[-1], v)
     lazy = [da.from_array(np.load(p, mmap_mode="r"), chunks=4096) for p in paths]
-    graph = ed.jit(_posterior, backend="dask", compute=False)(theta, *lazy)
+    graph = ed.jit(_posterior, backend="dask", compute=False, chunk_backend="numpy")(theta, *lazy)
     assert isinstance(graph, da.Array) and graph.shape == ()
     assert all(isinstance(v, da.Array) for v in lazy)  # nothing was read into client memory to build it
     _same(graph.compute(), ed.jit(_posterior)(theta, i, j, y), 20000, 10.0 * 20000)
@@ -228,9 +235,9 @@ def test_value_and_grad_is_one_task_per_chunk() -> None:
 @pytest.mark.parametrize("chunk_backend", ["numpy", pytest.param("native", marks=pytest.mark.skipif(
     not NATIVE, reason="no C++ compiler"))])
 def test_reactivity_gradient_threaded(chunk_backend: str) -> None:
-    data, theta = make_data(30, 5003, K=3, seed=7)  # chunks of 700 and a last one of 103
+    data, theta = make_data(40, 6003, K=4, seed=7)  # chunks of 1000 (the plan above: its kernel) and a last one of 3
     model = _reactivity(data.M, data.K)
-    lazy = [da.from_array(v, chunks=700) for v in (data.i, data.j, data.y)]
+    lazy = [da.from_array(v, chunks=1000) for v in (data.i, data.j, data.y)]
     v, g = ed.value_and_grad(model, backend="dask", chunk_backend=chunk_backend)(theta, *lazy)
     v2, g2 = ed.value_and_grad(model, backend="numpy")(theta, data.i, data.j, data.y)
     n = len(data.y)
