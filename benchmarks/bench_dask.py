@@ -116,6 +116,7 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=1_000_000, help="rows per chunk (at most N/8)")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--once-above", type=float, default=5e7, help="above this N, one timed run after the warm-up")
     ap.add_argument("--in-memory-max", type=float, default=2e7, help="largest N also run in memory")
     ap.add_argument("--dir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "egd-bench-dask")
     ap.add_argument("--no-naive-above", type=float, default=float("inf"), help="skip the naive run above this N")
@@ -125,6 +126,7 @@ def main() -> None:
     for n_float in args.n:
         N = int(n_float)
         chunk = min(args.chunk, math.ceil(N / 8))
+        repeat = 1 if N > args.once_above else args.repeat
         t0 = time.perf_counter()
         theta, paths = write_data(args.dir / f"n{N}", args.m, args.k, N, seed=0)
         print(f"N={N:.0e}: data ready in {time.perf_counter() - t0:.1f} s ({sum(p.stat().st_size for p in paths) / 2**30:.2f} "
@@ -144,11 +146,11 @@ def main() -> None:
                 load = os.getloadavg()[0]
                 if N <= args.no_naive_above:
                     naive = lambda: float(log_posterior_for(Data(M, K, *lazy))(da.from_array(theta)).compute())
-                    t_naive, v_naive, c_naive, w_naive = measured(client, naive, args.repeat)
+                    t_naive, v_naive, c_naive, w_naive = measured(client, naive, repeat)
                 else:
                     t_naive, v_naive, c_naive, w_naive = float("nan"), float("nan"), float("nan"), []
-                t_ours, v_ours, c_ours, w_ours = measured(client, lambda: float(ours(theta, *lazy)), args.repeat)
-                t_vg, _vg, c_vg, w_vg = measured(client, lambda: ours_vg(theta, *lazy), args.repeat)
+                t_ours, v_ours, c_ours, w_ours = measured(client, lambda: float(ours(theta, *lazy)), repeat)
+                t_vg, _vg, c_vg, w_vg = measured(client, lambda: ours_vg(theta, *lazy), repeat)
                 gap = abs(v_ours - v_naive) / abs(v_naive)
                 row = {"N": N, "workers": w, "naive": t_naive, "ours": t_ours, "ours_vg": t_vg, "mem": float("nan"),
                        "naive_rss": (c_naive, w_naive), "ours_rss": (c_ours, w_ours), "vg_rss": (c_vg, w_vg),
@@ -161,7 +163,7 @@ def main() -> None:
         if N <= args.in_memory_max:  # last: the in-memory executable keeps its buffers (client RSS)
             arrays = [np.load(p) for p in paths]
             ours_mem = ed.jit(model)
-            t_mem, _ = best(lambda: float(ours_mem(theta, *arrays)), args.repeat)
+            t_mem, _ = best(lambda: float(ours_mem(theta, *arrays)), repeat)
             print(f"  ours in memory ({ours_mem.lower(theta, *arrays).backend} backend): {t_mem:.3f} s")
             for r in rows:
                 if r["N"] == N:
