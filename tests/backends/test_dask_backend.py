@@ -347,3 +347,20 @@ def test_split_columns_too_large_to_rechunk_are_refused() -> None:
         # elementwise work and reductions over the rows need no whole rows: op by op, as Dask chunks it
         got = ed.jit(lambda x: np.sum(np.sqrt(x) + 1.0, axis=0), backend="dask")(split)
     np.testing.assert_array_equal(got, np.full(64, 1200.0))
+
+
+def test_first_call_reads_only_the_first_rows() -> None:
+    """Tracing and the error model's samples read a Dask argument's first rows only (np.asarray of
+    it would compute it all on the client); computing reads every chunk once."""
+    read: list[Any] = []
+
+    def tracked(block: Any, block_info: Any = None) -> Any:
+        read.append(block_info[0]["chunk-location"][0])
+        return block
+
+    x = da.from_array(np.arange(100_000.0), chunks=10_000).map_blocks(tracked, dtype=np.float64)
+    graph = ed.jit(lambda a: np.sum(np.exp(-a * a)), backend="dask", compute=False)(x)
+    assert sorted(read) == [0, 1]  # 2**14 rows: the first two chunks
+    read.clear()
+    assert abs(float(graph.compute()) - float(np.sum(np.exp(-np.arange(100_000.0) ** 2)))) < 1e-12
+    assert sorted(read) == list(range(10))
