@@ -23,6 +23,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	@$(PY) -m pip install --quiet -e '.[cuda]' 2>/dev/null && echo "installed the cuda extra (offline kernel compilation)" || echo "cuda extra not installed (GPU tests will skip)"
+	@$(PY) -m pip install --quiet -e '.[dask]' 2>/dev/null && echo "installed the dask extra (Dask backend tests)" || echo "dask extra not installed (Dask backend tests will skip)"
 	@touch $(STAMP)
 
 demo: setup

@@ -419,7 +419,8 @@ def _wrapper(plan: Plan, group: FusedGroup) -> str:
     elif red.op in ("max", "min") and red.reduced == 0 and red.n_out > 0:
         lines.append(f"    PyErr_SetString(PyExc_ValueError, \"zero-size array to reduction operation "
                      f"{'maximum' if red.op == 'max' else 'minimum'} which has no identity\"); break;")
-    lines.append(f"    kern_{name}({', '.join(call)});")
+    # the kernel touches only the buffers it holds views of: other threads may run meanwhile
+    lines.append(f"    Py_BEGIN_ALLOW_THREADS kern_{name}({', '.join(call)}); Py_END_ALLOW_THREADS")
     lines += ["    ret = Py_None; Py_INCREF(ret);", "    } while (0);",
               "    for (int k = 0; k < got; ++k) PyBuffer_Release(&views[k]);", "    return ret;", "}"]
     return "\n".join(lines) + "\n"

@@ -43,6 +43,7 @@ NONFINITE_BITS = 64.0  # a nan or inf where the exact value is finite (or a diff
 MOVES = frozenset({"broadcast_to", "reshape", "transpose", "slice", "take", "diagonal", "index_check"})
 _DEFAULT_MAGNITUDES = (1e-6, 1e6)  # no data and no declared range: |x| log-uniform here, either sign
 DATA_LIMIT = 1 << 22  # elements: larger inputs leave reductions and matmuls out (no values to sample)
+LAZY_HEAD_ROWS = 1 << 14  # a lazy array (Dask, zarr) is sampled from its first rows: never read whole
 
 
 def check_accuracy(mode: object) -> str:
@@ -113,7 +114,7 @@ def draw_samples(program: Program, args: Sequence[Any], input_ranges: Mapping[st
         name = str(term.attr["name"])
         dtype = np.dtype(term.dtype or "float64")
         shape = tuple(term.shape or ())
-        given = None if arg is None or (not hasattr(arg, "__array__") and not np.isscalar(arg)) else np.asarray(arg)
+        given, whole = _given(arg)
         if given is not None and given.dtype == object:
             given = None
         floating = dtype.kind == "f"
@@ -124,8 +125,8 @@ def draw_samples(program: Program, args: Sequence[Any], input_ranges: Mapping[st
             data[name] = _drawn_array(rng, lo, hi, shape, dtype)
         elif given is not None and given.size:
             values[name] = _from_data(rng, given, n).astype(dtype)
-            sources[name] = "first-call data"
-            data[name] = given.astype(dtype, copy=False)
+            sources[name] = "first-call data" if whole else f"first-call data, its first {given.shape[0]} rows"
+            data[name] = given.astype(dtype, copy=False) if whole else None
         else:
             lo, hi = _DEFAULT_MAGNITUDES
             if floating:
@@ -137,6 +138,19 @@ def draw_samples(program: Program, args: Sequence[Any], input_ranges: Mapping[st
                 sources[name] = "default integers"
                 data[name] = np.zeros(shape, dtype)
     return Samples(n, values, sources, data)
+
+
+def _given(arg: Any) -> tuple[np.ndarray | None, bool]:
+    """The first call's value of an argument as a NumPy array, and whether it is all of it: a lazy
+    array (an array-like that is not a NumPy array, e.g. Dask's or zarr's, which may not fit in
+    memory) gives only its first LAZY_HEAD_ROWS rows, read by slicing it."""
+    if arg is None or (not hasattr(arg, "__array__") and not np.isscalar(arg)):
+        return None, False
+    shape = getattr(arg, "shape", None)
+    if not isinstance(arg, (np.ndarray, np.generic)) and shape is not None and len(shape) >= 1:
+        if shape[0] > LAZY_HEAD_ROWS:
+            return np.asarray(arg[:LAZY_HEAD_ROWS]), False
+    return np.asarray(arg), True
 
 
 def _drawn_array(rng: np.random.Generator, lo: float, hi: float, shape: tuple[int, ...],
