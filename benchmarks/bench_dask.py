@@ -140,7 +140,7 @@ def main() -> None:
         ours = ed.jit(model, backend="dask")
         ours_vg = ed.value_and_grad(model, backend="dask")
         for w in args.workers:
-            with distributed.LocalCluster(n_workers=w, threads_per_worker=1, processes=True, dashboard_address=None,
+            with distributed.LocalCluster(n_workers=w, threads_per_worker=1, processes=True, dashboard_address=":0",
                                           memory_limit=f"{max(2, 20 // w)}GiB") as cluster, \
                     distributed.Client(cluster) as client:
                 load = os.getloadavg()[0]
