@@ -393,6 +393,10 @@ class _Build:
     def row_key(self, ref: Any, axis: int, k: int) -> Any:
         if ref in self.row_arrays:
             arr = self.row_arrays[ref]
+            npy = _NPY_FILES.get(arr.name)
+            if npy is not None and axis == 0:  # read by the chunk's own task: no read-ahead of other chunks
+                start = sum(self.args.row_chunks[:k])
+                return (_read_rows, npy, start, start + self.args.row_chunks[k])
             return (arr.name, *(k if d == axis else 0 for d in range(arr.ndim)))
         _axis, stage, j = self.row_made[ref]
         return (seg.pick, (f"{self.prefix}-seg{stage}", k), 0, j)  # a nested task: the segment's output j
@@ -513,19 +517,30 @@ class NpyFile:
         return f"NpyFile({self.path!r}, shape={self.shape}, dtype={self.dtype})"
 
 
+_NPY_FILES: dict[str, NpyFile] = {}  # Dask array name -> its file, for arrays from_npy made
+
+
+def _read_rows(f: NpyFile, start: int, stop: int) -> np.ndarray:
+    return f[start:stop]
+
+
 def from_npy(path: Any, chunks: Any = "auto") -> Any:
     """The array in the ``.npy`` file ``path`` as a Dask array chunked along its rows (``chunks``:
     rows per chunk, or ``"auto"`` for dask's chunk size; a tuple gives every axis), each chunk read
-    from the file by the task that needs it (on a worker, under ``distributed``). The file must be
-    readable at the same path wherever tasks run."""
+    from the file by the task that needs it (on a worker, under ``distributed``). The Dask backend's
+    chunk tasks read their rows of it themselves, so a worker never reads chunks ahead of the work
+    (separate read tasks, which a scheduler may run early, held the whole file in one worker). The
+    file must be readable at the same path wherever tasks run."""
     import os
 
     f = NpyFile(path)
     spec = chunks if not isinstance(chunks, (str, int)) else {0: chunks, **{d: -1 for d in range(1, f.ndim)}}
     stat = os.stat(f.path)
     token = dask.base.tokenize(f.path, stat.st_size, stat.st_mtime_ns, spec)
-    return da.from_array(f, chunks=spec, name=f"npy-{token}", asarray=False, fancy=False, inline_array=True,
-                         meta=np.empty((0,) * f.ndim, dtype=f.dtype))
+    array = da.from_array(f, chunks=spec, name=f"npy-{token}", asarray=False, fancy=False, inline_array=True,
+                          meta=np.empty((0,) * f.ndim, dtype=f.dtype))
+    _NPY_FILES[array.name] = f
+    return array
 
 
 def compile_plan(plan: Plan, **options: Any) -> DaskExecutable:
