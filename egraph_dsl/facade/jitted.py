@@ -158,6 +158,18 @@ class Compiled:
         return low.compile_offline(arch)
 
 
+def declared_backend(backend: str, options: Mapping[str, Any]) -> Any:
+    """The backend module ``backend`` names (numpy's for 'auto': numpy and native share the "cpu"
+    cost model), checked before any work: unknown names and missing extras fail here, and so do
+    options given to 'auto', which may choose either backend."""
+    from egraph_dsl.backends import get_backend
+
+    if backend == AUTO and options:
+        raise BackendError(f"backend='auto' takes no backend options (got {', '.join(sorted(options))}); "
+                           "name the backend to pass them, e.g. backend='native'")
+    return get_backend("numpy" if backend == AUTO else backend)
+
+
 def choose_backend(backend: str, plan: Plan, gradient: bool = False) -> str:
     """The backend a specialization runs on: ``backend`` itself, or for 'auto' the native one when a
     C++ compiler is there and some value of the plan has AUTO_NATIVE_ELEMENTS elements or more
@@ -193,14 +205,7 @@ class JitFunction:
                  input_ranges: Mapping[str, tuple[float, float]] | None = None) -> None:
         if not callable(fn):
             raise TypeError(f"jit() needs a function, got {type(fn).__name__}")
-        from egraph_dsl.backends import get_backend
-
-        if backend == AUTO and backend_options:
-            raise BackendError(f"backend='auto' takes no backend options (got {', '.join(sorted(backend_options))}); "
-                               "name the backend to pass them, e.g. backend='native'")
-        # unknown backend names (and missing extras) fail here, at decoration; 'auto' chooses between
-        # numpy and native, which share the "cpu" cost model
-        declared = get_backend("numpy" if backend == AUTO else backend)
+        declared = declared_backend(backend, backend_options or {})
         self.fn = fn
         self.backend = backend
         # every option is validated here, before tracing; the backend's own cost model by default

@@ -26,7 +26,7 @@ from ..cost_model import CostModel, program_cost, term_cost
 from ..engine.egraph import EGraph, Snapshot
 from ..engine.limits import Limits, StopReason
 from ..engine.report import RunReport
-from ..errors import BackendError, HistoryError, ScopeError, SignatureError
+from ..errors import HistoryError, ScopeError, SignatureError
 from ..matching import Match, find_all
 from ..pattern import Pattern
 from ..plan import Plan, build_plan
@@ -35,7 +35,7 @@ from ..registry import Registry, RuleSet, RulesetSpec
 from ..rules import Rule
 from ..term import Term, format_attr, format_type, postorder
 from ..trace import trace_function
-from .jitted import AUTO, Compiled, choose_backend, signature_of
+from .jitted import Compiled, choose_backend, declared_backend, signature_of
 from .pipeline import (
     CostModelSpec,
     Optimized,
@@ -515,12 +515,7 @@ class Session:
     def compile(self, backend: str = "auto", **options: Any) -> SessionFunction:
         """The current program as a callable, planned and compiled for ``backend`` as ``jit`` does it
         (the same plan, the same 'auto' choice between NumPy and native, the same compiled form)."""
-        from egraph_dsl.backends import get_backend
-
-        if backend == AUTO and options:
-            raise BackendError(f"backend='auto' takes no backend options (got {', '.join(sorted(options))}); "
-                               "name the backend to pass them, e.g. backend='native'")
-        get_backend("numpy" if backend == AUTO else backend)  # unknown names and missing extras fail here
+        declared_backend(backend, options)
         t0 = time.perf_counter()
         plan = build_plan(self.current)
         reports = tuple(e.report.run for e in self._done if e.report.run is not None)
