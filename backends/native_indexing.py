@@ -320,29 +320,28 @@ def scatter_add_rows(updates: np.ndarray, indices: np.ndarray, size: int) -> np.
     return out
 
 
+def _small(left: np.ndarray, right: np.ndarray, out: np.ndarray | None, transposed: bool) -> np.ndarray:
+    """The kernel call both entry points make: ``left`` is (n, K), ``right`` (K, C) or, transposed, (n, C)."""
+    left, right = np.ascontiguousarray(left), np.ascontiguousarray(right)
+    n, K = left.shape
+    C = right.shape[1]
+    if out is None:
+        out = np.empty((K if transposed else n, C), dtype=left.dtype)
+    _module().matmul(left, right, out, n, K, C, transposed)
+    return out
+
+
 def small_matmul(a: np.ndarray, w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``a @ w`` for a float (n, K) ``a`` and a (K, C) ``w`` of a shape in SMALL_MATMUL_SHAPES, of
     one dtype (into ``out``, a C-contiguous (n, C) array of it, when given)."""
-    a, w = np.ascontiguousarray(a), np.ascontiguousarray(w)
-    n, K = a.shape
-    C = w.shape[1]
-    if out is None:
-        out = np.empty((n, C), dtype=a.dtype)
-    _module().matmul(a, w, out, n, K, C, False)
-    return out
+    return _small(a, w, out, False)
 
 
 def small_transposed_matmul(x: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``x.T @ b`` for float (n, K) ``x`` and (n, C) ``b`` of one dtype with (K, C) in
     SMALL_MATMUL_SHAPES, summed over n in blocks combined pairwise (into ``out``, a C-contiguous
     (K, C) array, when given)."""
-    x, b = np.ascontiguousarray(x), np.ascontiguousarray(b)
-    n, K = x.shape
-    C = b.shape[1]
-    if out is None:
-        out = np.empty((K, C), dtype=x.dtype)
-    _module().matmul(x, b, out, n, K, C, True)
-    return out
+    return _small(x, b, out, True)
 
 
 def _small_matmul_function(ins: Instruction, fallback: Callable[..., Any]) -> Callable[..., Any] | None:
